@@ -1,0 +1,139 @@
+"""The artifact contract: what `models/<task>/<version>/` holds and how to find it.
+
+Training writes artifacts and serving reads them; both use the schema below, so the contract
+lives with the side that serves (training imports this module, never the reverse).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FORMAT_VERSION = 1
+TASKS: tuple[str, ...] = ("forecast", "sentiment", "generate")
+Task = Literal["forecast", "sentiment", "generate"]
+
+METADATA_FILE = "metadata.json"
+KERAS_FILE = "model.keras"
+ONNX_FILE = "model.onnx"
+VOCAB_FILE = "vocab.json"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ForecastPreprocessing(_Strict):
+    """Each input window is standardised by its own mean and scale (see preprocessing.py)."""
+
+    kind: Literal["window_standard"] = "window_standard"
+    window: int = Field(gt=0, description="values the model reads")
+    horizon: int = Field(gt=0, description="values the model predicts")
+    season: int = Field(gt=0, description="seasonal period, used by MASE and the naive baseline")
+    min_relative_scale: float = Field(
+        gt=0, description="scale floor as a fraction of |mean|, so flat windows stay finite"
+    )
+
+
+class SentimentPreprocessing(_Strict):
+    kind: Literal["word_ids"] = "word_ids"
+    vocab_file: str = VOCAB_FILE
+    max_length: int = Field(gt=0)
+    pad_id: int = 0
+    oov_id: int = 1
+    # Keep the last `max_length` tokens and left-pad: a recurrent net's final state then sits
+    # right after the last real token, and reviews tend to end with their verdict.
+    padding: Literal["pre"] = "pre"
+    truncating: Literal["pre"] = "pre"
+    labels: tuple[str, str] = ("negative", "positive")
+
+
+class GeneratePreprocessing(_Strict):
+    kind: Literal["char_ids"] = "char_ids"
+    vocabulary: str = Field(min_length=1, description="index i encodes vocabulary[i]")
+    # The character the model is primed with when a prompt is empty (or has no known character).
+    start_text: str = "\n"
+    cell: Literal["lstm", "gru"]
+    layers: int = Field(gt=0)
+    units: int = Field(gt=0)
+
+    @property
+    def state_count(self) -> int:
+        """Recurrent state tensors the step model carries: (h, c) per LSTM layer, h per GRU."""
+        return self.layers * (2 if self.cell == "lstm" else 1)
+
+
+Preprocessing = ForecastPreprocessing | SentimentPreprocessing | GeneratePreprocessing
+
+
+class DataSource(_Strict):
+    name: str
+    files: dict[str, str] = Field(description="file name -> sha256 of the data used")
+
+
+class Metadata(_Strict):
+    format_version: int = FORMAT_VERSION
+    task: Task
+    version: int = Field(gt=0)
+    created_at: str
+    libraries: dict[str, str]
+    data: DataSource
+    hyperparameters: dict[str, Any]
+    preprocessing: Preprocessing = Field(discriminator="kind")
+    metrics: dict[str, float]
+    limits: dict[str, int] = Field(default_factory=dict)
+    files: dict[str, str] = Field(description="artifact file name -> sha256")
+    sample: str | None = None
+    training_seconds: float | None = None
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_metadata(version_dir: Path) -> Metadata:
+    return Metadata.model_validate_json((version_dir / METADATA_FILE).read_text(encoding="utf-8"))
+
+
+def verify_files(version_dir: Path, metadata: Metadata) -> None:
+    """Raise ValueError when an artifact file is missing or differs from what training wrote."""
+    for name, expected in metadata.files.items():
+        path = version_dir / name
+        if not path.is_file():
+            raise ValueError(f"{name} is missing")
+        if sha256_file(path) != expected:
+            raise ValueError(f"{name} does not match the sha256 recorded in {METADATA_FILE}")
+
+
+def read_vocab(version_dir: Path, spec: SentimentPreprocessing) -> list[str]:
+    words = json.loads((version_dir / spec.vocab_file).read_text(encoding="utf-8"))
+    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+        raise ValueError(f"{spec.vocab_file} must be a JSON list of strings")
+    return words
+
+
+def list_versions(task_dir: Path) -> list[int]:
+    """Published versions of one task, ascending. Hidden (in-progress) directories are skipped."""
+    if not task_dir.is_dir():
+        return []
+    return sorted(int(p.name) for p in task_dir.iterdir() if p.is_dir() and p.name.isdigit())
+
+
+def resolve_version(task_dir: Path, pinned: int | None = None) -> Path:
+    """The directory of the pinned version, or of the highest one when none is pinned."""
+    versions = list_versions(task_dir)
+    if pinned is not None:
+        if pinned not in versions:
+            raise FileNotFoundError(f"version {pinned} not found in {task_dir.name}/")
+        return task_dir / str(pinned)
+    if not versions:
+        raise FileNotFoundError(f"no trained version in {task_dir.name}/")
+    return task_dir / str(versions[-1])

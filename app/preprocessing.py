@@ -1,0 +1,100 @@
+"""Preprocessing shared by training and serving, driven only by an artifact's metadata.
+
+Training encodes its data with these functions and serving encodes requests with the same ones,
+so the two agree bit for bit (tests/test_preprocessing.py checks it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+
+from app.artifacts import ForecastPreprocessing, GeneratePreprocessing, SentimentPreprocessing
+
+# --- forecast -------------------------------------------------------------------------------
+
+_MIN_SCALE = 1e-12  # below this, values are treated as flat
+
+
+def window_scaling(
+    windows: np.ndarray, spec: ForecastPreprocessing
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and scale of each row of `windows` (shape [n, window]), as [n, 1] float64 arrays.
+
+    Per-window scaling lets one model serve series of any level and range. The scale is the
+    standard deviation with a floor relative to the mean and a tiny absolute floor, so a flat
+    window maps to zeros instead of dividing by zero.
+    """
+    values = np.asarray(windows, dtype=np.float64)
+    mean = values.mean(axis=1, keepdims=True)
+    std = values.std(axis=1, keepdims=True)
+    scale = np.maximum(np.maximum(std, spec.min_relative_scale * np.abs(mean)), _MIN_SCALE)
+    return mean, scale
+
+
+def normalise_windows(
+    windows: np.ndarray, spec: ForecastPreprocessing
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Model input (float32) plus the mean and scale needed to map outputs back to units."""
+    mean, scale = window_scaling(windows, spec)
+    scaled = (np.asarray(windows, dtype=np.float64) - mean) / scale
+    return scaled.astype(np.float32), mean, scale
+
+
+def denormalise(outputs: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    return np.asarray(outputs, dtype=np.float64) * scale + mean
+
+
+# --- sentiment ------------------------------------------------------------------------------
+
+_HTML_TAG = re.compile(r"<[^>]{0,100}>")
+# Words (any script, with inner apostrophes such as "didn't") and the two punctuation marks that
+# carry sentiment in reviews.
+_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[!?]")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case word tokens; HTML tags (IMDB's `<br />`) count as spaces."""
+    return _TOKEN.findall(_HTML_TAG.sub(" ", text).lower())
+
+
+def vocab_index(vocabulary: Iterable[str], spec: SentimentPreprocessing) -> dict[str, int]:
+    """Token -> id. Ids below 2 are reserved for padding (0) and out-of-vocabulary words (1)."""
+    first = max(spec.pad_id, spec.oov_id) + 1
+    return {word: first + i for i, word in enumerate(vocabulary)}
+
+
+def encode_text(text: str, index: Mapping[str, int], spec: SentimentPreprocessing) -> np.ndarray:
+    """Fixed-length int32 ids: the last `max_length` tokens, left-padded with `pad_id`."""
+    ids = [index.get(token, spec.oov_id) for token in tokenize(text)][-spec.max_length :]
+    out = np.full(spec.max_length, spec.pad_id, dtype=np.int32)
+    if ids:
+        out[-len(ids) :] = ids
+    return out
+
+
+def encode_texts(
+    texts: Iterable[str], index: Mapping[str, int], spec: SentimentPreprocessing
+) -> np.ndarray:
+    rows = [encode_text(text, index, spec) for text in texts]
+    if not rows:
+        return np.zeros((0, spec.max_length), dtype=np.int32)
+    return np.stack(rows)
+
+
+# --- generate -------------------------------------------------------------------------------
+
+
+def char_index(spec: GeneratePreprocessing) -> dict[str, int]:
+    return {char: i for i, char in enumerate(spec.vocabulary)}
+
+
+def encode_chars(text: str, index: Mapping[str, int]) -> np.ndarray:
+    """int32 ids of the characters the model knows; unknown characters are skipped."""
+    return np.fromiter((index[c] for c in text if c in index), dtype=np.int32)
+
+
+def decode_ids(ids: Iterable[int], spec: GeneratePreprocessing) -> str:
+    return "".join(spec.vocabulary[i] for i in ids)

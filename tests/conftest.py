@@ -1,0 +1,197 @@
+"""Shared fixtures. Tiny datasets are generated here, so no test reads ../shared/data or the
+network. Serving tests use fake predictors (below) or the tiny trained artifacts."""
+
+from __future__ import annotations
+
+import math
+import random
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+with warnings.catch_warnings():
+    # Starlette prefers the `httpx2` package for its TestClient and warns (an error here, with
+    # filterwarnings=error) when it falls back to `httpx`, which is what the dev extras install.
+    warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
+    from fastapi.testclient import TestClient
+
+from app.artifacts import Task
+from app.config import Settings
+from app.main import create_app
+from app.registry import Registry
+from app.tasks.base import ModelInfo, Predictor
+from app.tasks.generate import GenerateRequest, Generation
+from app.tasks.sentiment import SentimentPrediction
+
+POSITIVE_WORDS = ["great", "wonderful", "moving", "superb", "loved", "brilliant"]
+NEGATIVE_WORDS = ["awful", "boring", "dull", "terrible", "hated", "waste"]
+FILLER = ["the", "film", "plot", "actors", "was", "and", "a", "movie", "story", "it"]
+
+
+def _series_csv(path: Path) -> Path:
+    """Three hourly-looking series in long format (unique_id,ds,y), 244 values each."""
+    rng = random.Random(0)
+    rows = ["unique_id,ds,y"]
+    for sid, level in (("a", 10.0), ("b", 500.0), ("c", -3.0)):
+        for t in range(244):
+            y = level + 5 * math.sin(2 * math.pi * t / 24) + rng.gauss(0, 0.5)
+            rows.append(f"{sid},{t:05d},{y:.4f}")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def _sentiment_csv(path: Path) -> Path:
+    rng = random.Random(0)
+    rows = ["text,label"]
+    for i in range(240):
+        label = i % 2
+        words = rng.sample(FILLER, 6) + rng.sample(POSITIVE_WORDS if label else NEGATIVE_WORDS, 2)
+        rng.shuffle(words)
+        rows.append(f'"{" ".join(words)}{"!" if label else "..."}",{label}')
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def _corpus(path: Path) -> Path:
+    lines = [
+        "ROMEO:\nBut soft, what light through yonder window breaks?\n\n",
+        "JULIET:\nO Romeo, Romeo! wherefore art thou Romeo?\n\n",
+    ]
+    path.write_text("".join(lines) * 60, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("data")
+    return {
+        "forecast": _series_csv(root / "series.csv"),
+        "sentiment": _sentiment_csv(root / "reviews.csv"),
+        "generate": _corpus(root / "corpus.txt"),
+    }
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory, tiny_data: dict[str, Path]) -> Path:
+    """One tiny-preset artifact per task, trained in-process on the tiny datasets."""
+    from training.cli import main
+
+    models = tmp_path_factory.mktemp("models")
+    empty_data_dir = tmp_path_factory.mktemp("no-shared-data")
+    for task, data_file in tiny_data.items():
+        args = [task, "--preset", "tiny", "--models-dir", str(models)]
+        args += ["--data-dir", str(empty_data_dir), "--data-file", str(data_file)]
+        assert main(args) == 0, f"tiny {task} training failed"
+    return models
+
+
+# --- serving: fake predictors and a TestClient on an app that uses them ----------------------
+
+
+class FakeForecaster:
+    """Window 4, horizon up to 6; forecasts last value + 1, + 2, ..."""
+
+    info = ModelInfo(name="forecast", version="7", input={"window": 4, "max_horizon": 6})
+    window, max_horizon = 4, 6
+
+    def predict(self, series: Sequence[Sequence[float]], horizon: int) -> np.ndarray:
+        return np.array([[s[-1] + step for step in range(1, horizon + 1)] for s in series])
+
+    def warm_up(self) -> None:
+        pass
+
+
+class FakeClassifier:
+    info = ModelInfo(name="sentiment", version="2", input={"labels": ["negative", "positive"]})
+
+    def predict(self, texts: Sequence[str]) -> list[SentimentPrediction]:
+        return [
+            SentimentPrediction(label="positive" if "good" in t else "negative", score=0.75)
+            for t in texts
+        ]
+
+    def warm_up(self) -> None:
+        pass
+
+
+class FakeGenerator:
+    """Repeats "abc "; honours max_tokens and stop like the real generator."""
+
+    info = ModelInfo(name="generate", version="1", input={"vocabulary": "abc "})
+    vocab_size = 4
+
+    def generate(self, request: GenerateRequest) -> Generation:
+        text = ""
+        for step in range(1, request.max_tokens + 1):
+            text += "abc "[(step - 1) % 4]
+            for stop in request.stop:
+                if text.endswith(stop):
+                    return Generation(text[: -len(stop)], "stop", step)
+        return Generation(text, "length", request.max_tokens)
+
+    def warm_up(self) -> None:
+        pass
+
+
+FAKES: dict[str, Callable[[], Predictor]] = {
+    "forecast": FakeForecaster,
+    "sentiment": FakeClassifier,
+    "generate": FakeGenerator,
+}
+
+
+def fake_registry(
+    settings: Settings, missing: Sequence[str] = (), predictors: dict[str, Predictor] | None = None
+) -> Registry:
+    """A registry, already loaded, whose predictors are fakes; `missing` tasks fail to load."""
+
+    def build(task: Task, settings: Settings) -> Predictor:
+        if task in missing:
+            raise FileNotFoundError(f"no trained version in {task}/")
+        return (predictors or {}).get(task) or FAKES[task]()
+
+    registry = Registry(settings, builder=build)
+    registry.load_all()
+    return registry
+
+
+def make_settings(**overrides: Any) -> Settings:
+    # No .env file: tests must not depend on the machine they run on.
+    return Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def make_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
+    """make_client(missing=("generate",), max_texts=2) -> a started TestClient on fakes."""
+    stack = ExitStack()
+
+    def make(missing: Sequence[str] = (), **overrides: Any) -> TestClient:
+        settings = make_settings(models_dir=tmp_path, **overrides)
+        app = create_app(settings, fake_registry(settings, missing))
+        return stack.enter_context(TestClient(app))
+
+    with stack:
+        yield make
+
+
+@pytest.fixture
+def client(make_client: Callable[..., TestClient]) -> TestClient:
+    return make_client()
+
+
+def assert_error(response: Any, status: int, kind: str, field: str | None = None) -> dict[str, Any]:
+    """The one error shape: exactly error, type, details; `field` among the details if given."""
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert set(body) == {"error", "type", "details"}, body
+    assert body["type"] == kind and isinstance(body["error"], str) and body["error"]
+    assert all(set(d) == {"field", "message"} for d in body["details"])
+    if field is not None:
+        assert field in [d["field"] for d in body["details"]], body
+    assert response.headers["x-request-id"]
+    return body

@@ -1,0 +1,146 @@
+"""Tiny end-to-end training runs, artifact reloading and atomic publishing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from app.artifacts import (
+    KERAS_FILE,
+    ONNX_FILE,
+    TASKS,
+    list_versions,
+    read_metadata,
+    read_vocab,
+    resolve_version,
+    verify_files,
+)
+from app.preprocessing import encode_texts, vocab_index
+from training.cli import main
+from training.export import publish, staging_dir
+
+pytestmark = pytest.mark.slow
+
+
+def load_keras(path: Path):  # type: ignore[no-untyped-def]
+    import keras
+
+    return keras.saving.load_model(path, safe_mode=True, compile=False)
+
+
+def test_tiny_presets_train_every_task(tiny_models: Path) -> None:
+    for task in TASKS:
+        version_dir = resolve_version(tiny_models / task)
+        metadata = read_metadata(version_dir)
+        verify_files(version_dir, metadata)
+        assert metadata.task == task and metadata.version == 1
+        assert {KERAS_FILE, ONNX_FILE, "history.png"} <= set(metadata.files)
+        assert all(np.isfinite(v) for v in metadata.metrics.values())
+        assert metadata.training_seconds is not None and metadata.training_seconds < 60
+    assert read_metadata(resolve_version(tiny_models / "generate")).sample
+
+
+def test_saved_forecaster_predicts_what_keras_and_onnx_agree_on(tiny_models: Path) -> None:
+    version_dir = resolve_version(tiny_models / "forecast")
+    window = read_metadata(version_dir).preprocessing.window  # type: ignore[union-attr]
+    x = np.random.default_rng(0).normal(size=(5, window)).astype(np.float32)
+    keras_out = np.asarray(load_keras(version_dir / KERAS_FILE)(x))
+    session = ort.InferenceSession(str(version_dir / ONNX_FILE))
+    np.testing.assert_allclose(session.run(None, {"window": x})[0], keras_out, atol=1e-4)
+
+
+def test_sentiment_artifact_reproduces_training_encoding(tiny_models: Path, tmp_path: Path) -> None:
+    """Serving rebuilds the vocabulary from the artifact and gets the ids training used."""
+    version_dir = resolve_version(tiny_models / "sentiment")
+    spec = read_metadata(version_dir).preprocessing
+    vocabulary = read_vocab(version_dir, spec)  # type: ignore[arg-type]
+    texts = ["a great and moving film!", "dull, boring<br />awful?", "zzzz unknownword"]
+    ids = encode_texts(texts, vocab_index(vocabulary, spec), spec)  # type: ignore[arg-type]
+    assert ids.shape == (3, spec.max_length)  # type: ignore[union-attr]
+    assert (ids[2] <= 1).all()  # unknown words map to the OOV id, padding to 0
+    session = ort.InferenceSession(str(version_dir / ONNX_FILE))
+    onnx_out = session.run(None, {"token_ids": ids})[0]
+    keras_out = np.asarray(load_keras(version_dir / KERAS_FILE)(ids))
+    np.testing.assert_allclose(onnx_out, keras_out, atol=1e-4)
+    assert ((onnx_out > 0) & (onnx_out < 1)).all()
+
+
+def test_generate_step_model_carries_state(tiny_models: Path) -> None:
+    """Feeding characters one at a time with the carried state equals one pass over all."""
+    version_dir = resolve_version(tiny_models / "generate")
+    spec = read_metadata(version_dir).preprocessing
+    session = ort.InferenceSession(str(version_dir / ONNX_FILE))
+    count, units = spec.state_count, spec.units  # type: ignore[union-attr]
+    ids = np.array([[3, 1, 4, 1, 5]], dtype=np.int32)
+    zeros = {f"state_{k}": np.zeros((1, units), np.float32) for k in range(count)}
+    whole = session.run(None, {"char_ids": ids, **zeros})
+    states = zeros
+    for t in range(ids.shape[1]):
+        logits, *new = session.run(None, {"char_ids": ids[:, t : t + 1], **states})
+        states = {f"state_{k}": s for k, s in enumerate(new)}
+    np.testing.assert_allclose(logits[:, -1], whole[0][:, -1], atol=1e-5)
+    keras_out = load_keras(version_dir / KERAS_FILE)([ids, *zeros.values()])
+    np.testing.assert_allclose(np.asarray(keras_out[0]), whole[0], atol=1e-4)
+
+
+def test_versions_increase(tiny_models: Path, tiny_data: dict[str, Path]) -> None:
+    models = tiny_models.parent / "versions"
+    args = ["generate", "--preset", "tiny", "--models-dir", str(models)]
+    args += ["--data-file", str(tiny_data["generate"]), "--epochs", "1"]
+    assert main(args) == 0 and main(args) == 0
+    assert list_versions(models / "generate") == [1, 2]
+    assert resolve_version(models / "generate", pinned=1).name == "1"
+    assert main([*args, "--if-missing"]) == 0
+    assert list_versions(models / "generate") == [1, 2]
+
+
+def test_an_interrupted_save_leaves_no_version(tmp_path: Path) -> None:
+    with pytest.raises(KeyboardInterrupt), staging_dir(tmp_path, "forecast") as staging:
+        (staging / "model.keras").write_bytes(b"half a model")
+        raise KeyboardInterrupt
+    assert list(tmp_path.joinpath("forecast").iterdir()) == []
+    assert list_versions(tmp_path / "forecast") == []
+
+
+def test_publish_checksums_every_file(tmp_path: Path) -> None:
+    with staging_dir(tmp_path, "generate") as staging:
+        (staging / "model.onnx").write_bytes(b"graph")
+        metadata = publish(
+            staging,
+            {
+                "task": "generate",
+                "data": {"name": "x", "files": {}},
+                "hyperparameters": {},
+                "preprocessing": {
+                    "kind": "char_ids",
+                    "vocabulary": "ab",
+                    "cell": "gru",
+                    "layers": 1,
+                    "units": 2,
+                },
+                "metrics": {},
+            },
+        )
+    version_dir = tmp_path / "generate" / "1"
+    assert json.loads((version_dir / "metadata.json").read_text())["version"] == 1
+    verify_files(version_dir, metadata)
+    (version_dir / "model.onnx").write_bytes(b"tampered")
+    with pytest.raises(ValueError, match="sha256"):
+        verify_files(version_dir, metadata)
+
+
+def test_bad_data_file_exits_with_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,label\nhello,maybe\n")
+    code = main(
+        ["sentiment", "--preset", "tiny", "--models-dir", str(tmp_path), "--data-file", str(bad)]
+    )
+    assert code == 2
+    assert "label 'maybe'" in capsys.readouterr().err
+    assert list_versions(tmp_path / "sentiment") == []

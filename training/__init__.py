@@ -1,0 +1,1 @@
+"""Offline training: turns datasets into versioned, self-describing model artifacts."""

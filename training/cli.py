@@ -1,0 +1,122 @@
+"""`python -m training {forecast,sentiment,generate,all}`: train, evaluate and save artifacts."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from app.artifacts import TASKS, list_versions
+from app.config import PROJECT_ROOT, Settings
+from training.presets import PRESETS
+
+# Options that map onto config fields of the same name (when the task's config has that field).
+FIELD_OPTIONS = (
+    "dataset",
+    "data_file",
+    "test_file",
+    "cell",
+    "layers",
+    "units",
+    "dropout",
+    "bidirectional",
+    "epochs",
+    "batch_size",
+    "seed",
+    "time_budget",
+)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m training", description=__doc__)
+    p.add_argument("task", choices=[*TASKS, "all"])
+    p.add_argument("--preset", choices=list(PRESETS), default="default")
+    p.add_argument("--data-dir", type=Path, help="datasets (default: SEQSERVE_DATA_DIR)")
+    p.add_argument("--models-dir", type=Path, help="artifacts (default: SEQSERVE_MODELS_DIR)")
+    p.add_argument("--download", action="store_true", help="fetch missing public datasets")
+    p.add_argument("--if-missing", action="store_true", help="skip tasks that have a version")
+    p.add_argument("--dataset", help="forecast: m4_hourly|etth1|csv; sentiment: imdb|csv")
+    p.add_argument("--data-file", type=Path, help="your own CSV (or text file for generate)")
+    p.add_argument("--test-file", type=Path, help="sentiment: held-out CSV for --data-file")
+    p.add_argument("--cell", choices=["lstm", "gru"])
+    p.add_argument("--layers", type=int)
+    p.add_argument("--units", type=int)
+    p.add_argument("--dropout", type=float)
+    p.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--time-budget", type=float, help="seconds of fitting at most")
+    p.add_argument("--seed", type=int)
+    return p
+
+
+def config_for(task: str, args: argparse.Namespace) -> Any:
+    """The task's config dataclass: defaults, then the preset, then explicit options."""
+    config_class = _task_module(task).CONFIG
+    overrides = dict(PRESETS[args.preset][task])
+    names = {f.name for f in dataclasses.fields(config_class)}
+    for option in FIELD_OPTIONS:
+        value = getattr(args, option)
+        if value is not None and option in names:
+            overrides[option] = value
+    if args.data_file is not None and "dataset" in names and args.dataset is None:
+        overrides["dataset"] = "csv"
+    return config_class(**overrides)
+
+
+def _task_module(task: str) -> Any:
+    # Imported on demand: TensorFlow takes seconds to import and `--help` should not wait.
+    if task == "forecast":
+        from training import forecast as module
+    elif task == "sentiment":
+        from training import sentiment as module
+    else:
+        from training import generate as module
+    return module
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = Settings()
+    data_dir = args.data_dir or settings.data_dir or PROJECT_ROOT / "data"
+    models_dir = args.models_dir or settings.models_dir
+    tasks = list(TASKS) if args.task == "all" else [args.task]
+    if args.if_missing:
+        tasks = [t for t in tasks if not list_versions(models_dir / t)]
+        if not tasks:
+            print(f"every task already has a trained version in {models_dir}")
+            return 0
+    # Before TensorFlow is first imported: keep its C++ start-up chatter (CUDA probing) quiet.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from training.data.files import DataError  # after argument parsing, like the tasks
+
+    rows = []
+    for task in tasks:
+        started = time.monotonic()
+        try:
+            config = config_for(task, args)
+            metadata = _task_module(task).train(config, data_dir, models_dir, args.download)
+        except (DataError, ValueError) as exc:
+            print(f"error: {task}: {exc}", file=sys.stderr)
+            return 2
+        rows.append((task, metadata.version, metadata.metrics, time.monotonic() - started))
+    print_summary(rows, models_dir)
+    return 0
+
+
+HEADLINE = {
+    "forecast": ("smape", "mase", "naive_mase"),
+    "sentiment": ("accuracy", "f1", "roc_auc"),
+    "generate": ("nats_per_char", "perplexity"),
+}
+
+
+def print_summary(rows: list[tuple[str, int, dict[str, float], float]], models_dir: Path) -> None:
+    print(f"\n{'task':<10} {'version':>7} {'seconds':>8}  held-out metrics ({models_dir})")
+    for task, version, metrics, seconds in rows:
+        shown = ", ".join(f"{k} {metrics[k]:.4g}" for k in HEADLINE[task] if k in metrics)
+        print(f"{task:<10} {version:>7} {seconds:>8.1f}  {shown}")

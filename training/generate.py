@@ -1,0 +1,192 @@
+"""Train a character-level language model and save it as a step model that carries its state.
+
+The saved model maps (characters, recurrent state) to (next-character logits, new state). Serving
+runs the prompt through it once, then feeds one character at a time with the carried state, so
+each generated character costs one recurrent step instead of a pass over a whole window.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from app.artifacts import GeneratePreprocessing, Metadata
+from app.preprocessing import char_index, decode_ids, encode_chars
+from app.sampling import next_token
+from training.common import fit_and_reload_best, history_dict, plot_history, seed_everything
+from training.data.text import load_corpus
+from training.export import publish, save_keras_and_onnx, staging_dir
+
+
+@dataclass
+class GenerateConfig:
+    data_file: Path | None = None  # a user's UTF-8 text; Tiny Shakespeare when unset
+    cell: str = "gru"  # lstm | gru
+    layers: int = 2
+    units: int = 256
+    embedding_dim: int = 64
+    dropout: float = 0.0  # a short schedule underfits rather than overfits
+    seq_length: int = 128  # characters per training sequence (truncated backprop length)
+    held_out_fraction: float = 0.1  # the end of the text, never seen in training
+    epochs: int = 30
+    batch_size: int = 64
+    learning_rate: float = 3e-3
+    patience: int = 3
+    time_budget: float = 150.0  # seconds of fitting at most
+    seed: int = 42
+    sample_prompt: str = "ROMEO:\n"
+    sample_length: int = 300
+
+
+CONFIG = GenerateConfig
+
+
+def build(config: GenerateConfig, vocab_size: int) -> tuple[keras.Model, keras.Model]:
+    """A training model (sequence in, logits out) and a step model sharing its weights."""
+    layer = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[config.cell]
+    embed = keras.layers.Embedding(vocab_size, config.embedding_dim)
+    rnns = [
+        layer(config.units, return_sequences=True, return_state=True, dropout=config.dropout)
+        for _ in range(config.layers)
+    ]
+    head = keras.layers.Dense(vocab_size, name="logits")
+    per_layer = 2 if config.cell == "lstm" else 1
+
+    ids = keras.Input((None,), dtype="int32", name="char_ids")
+    x = embed(ids)
+    for rnn in rnns:
+        x = rnn(x)[0]
+    train_model = keras.Model(ids, head(x), name="char_lm")
+
+    step_ids = keras.Input((None,), dtype="int32", name="char_ids")
+    states_in = [
+        keras.Input((config.units,), name=f"state_{k}") for k in range(per_layer * config.layers)
+    ]
+    x, states_out = embed(step_ids), []
+    for j, rnn in enumerate(rnns):
+        x, *states = rnn(x, initial_state=states_in[j * per_layer : (j + 1) * per_layer])
+        states_out += states
+    step_model = keras.Model([step_ids, *states_in], [head(x), *states_out], name="char_lm_step")
+
+    train_model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=1.0),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    return train_model, step_model
+
+
+def sequences(ids: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Non-overlapping (input, next-character target) pairs of `length` characters."""
+    count = (len(ids) - 1) // length
+    x = ids[: count * length].reshape(count, length)
+    y = ids[1 : count * length + 1].reshape(count, length)
+    return x, y
+
+
+def held_out_loss(step_model: keras.Model, ids: np.ndarray, streams: int = 16) -> float:
+    """Cross-entropy in nats per character, carrying state across the whole held-out text.
+
+    This is how serving uses the model: the held-out text is cut into `streams` contiguous parts
+    that are read in parallel, each from a zero state, chunk after chunk.
+    """
+    per_stream = (len(ids) - 1) // streams
+    x = ids[: per_stream * streams].reshape(streams, per_stream)
+    y = ids[1 : per_stream * streams + 1].reshape(streams, per_stream)
+    states = [np.zeros((streams, s[-1]), np.float32) for s in step_model.input_shape[1:]]
+    total, chunk = 0.0, 512
+    for start in range(0, per_stream, chunk):
+        logits, *states = step_model.predict_on_batch([x[:, start : start + chunk], *states])
+        targets = y[:, start : start + chunk]
+        total += float(
+            keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True)
+            .numpy()
+            .sum()
+        )
+    return total / y.size
+
+
+def sample(
+    step_model: keras.Model, spec: GeneratePreprocessing, prompt: str, length: int, seed: int
+) -> str:
+    """A seeded sample at temperature 0.8, stored in the metadata as a sanity check."""
+    index = char_index(spec)
+    rng = np.random.default_rng(seed)
+    states = [np.zeros((1, s[-1]), np.float32) for s in step_model.input_shape[1:]]
+    ids = encode_chars(prompt, index)[None, :]
+    out: list[int] = []
+    for _ in range(length):
+        logits, *states = step_model.predict_on_batch([ids, *states])
+        out.append(next_token(np.asarray(logits)[0, -1], rng, temperature=0.8))
+        ids = np.array([[out[-1]]], dtype=np.int32)
+    return decode_ids(out, spec)
+
+
+def train(config: GenerateConfig, data_dir: Path, models_dir: Path, download: bool) -> Metadata:
+    started = time.monotonic()
+    seed_everything(config.seed)
+    corpus = load_corpus(data_dir, config.data_file, download)
+    # The character set comes from the whole text (as in nanoGPT's split); statistics do not.
+    spec = GeneratePreprocessing(
+        vocabulary="".join(sorted(set(corpus.text))),
+        cell=config.cell,  # type: ignore[arg-type]
+        layers=config.layers,
+        units=config.units,
+    )
+    ids = encode_chars(corpus.text, char_index(spec))
+    cut = int(len(ids) * (1 - config.held_out_fraction))
+    train_ids, held_out = ids[:cut], ids[cut:]
+    # Early stopping watches the first half of the held-out part; the metric uses all of it.
+    x_train, y_train = sequences(train_ids, config.seq_length)
+    x_val, y_val = sequences(held_out[: len(held_out) // 2], config.seq_length)
+    print(f"generate: {corpus.name}, {len(train_ids)} train / {len(held_out)} held-out chars")
+
+    train_model, step_model = build(config, len(spec.vocabulary))
+    with staging_dir(models_dir, "generate") as staging:
+        history = fit_and_reload_best(
+            train_model,
+            tf.data.Dataset.from_tensor_slices((x_train, y_train))
+            .shuffle(len(x_train), seed=config.seed)
+            .batch(config.batch_size),
+            (x_val, y_val),
+            staging / "best.weights.h5",
+            config.epochs,
+            config.patience,
+            config.time_budget,
+        )
+        (staging / "best.weights.h5").unlink()
+        loss = held_out_loss(step_model, held_out)
+        text = sample(step_model, spec, config.sample_prompt, config.sample_length, config.seed)
+        print(f"generate: held-out {loss:.3f} nats/char; sample:\n{text}")
+        signature = (
+            tf.TensorSpec((None, None), tf.int32, name="char_ids"),
+            *(
+                tf.TensorSpec((None, config.units), tf.float32, name=f"state_{k}")
+                for k in range(spec.state_count)
+            ),
+        )
+        save_keras_and_onnx(step_model, signature, staging)
+        plot_history(history, staging / "history.png", "generate: cross-entropy, nats/char")
+        return publish(
+            staging,
+            {
+                "task": "generate",
+                "data": {"name": corpus.name, "files": corpus.files},
+                "hyperparameters": {
+                    **{k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
+                    "history": history_dict(history),
+                },
+                "preprocessing": spec,
+                "metrics": {
+                    "nats_per_char": loss,
+                    "perplexity": float(np.exp(loss)),
+                    "held_out_chars": float(len(held_out)),
+                },
+                "sample": config.sample_prompt + text,
+                "training_seconds": round(time.monotonic() - started, 1),
+            },
+        )
