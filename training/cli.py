@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import os
 import sys
 import time
@@ -70,13 +71,7 @@ def config_for(task: str, args: argparse.Namespace) -> Any:
 
 def _task_module(task: str) -> Any:
     # Imported on demand: TensorFlow takes seconds to import and `--help` should not wait.
-    if task == "forecast":
-        from training import forecast as module
-    elif task == "sentiment":
-        from training import sentiment as module
-    else:
-        from training import generate as module
-    return module
+    return importlib.import_module(f"training.{task}")
 
 
 def main(argv: list[str] | None = None) -> int:

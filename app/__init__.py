@@ -1,0 +1,1 @@
+"""seqserve: serve recurrent sequence models (forecast, sentiment, generate) over JSON."""

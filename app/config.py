@@ -1,0 +1,93 @@
+"""Service settings: the only place that reads the environment (prefix `SEQSERVE_`).
+
+Every value has a default that works on a laptop; `.env.example` documents each one. Tests build
+a `Settings(...)` directly and hand it to `create_app`, so nothing here is patched.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from app.artifacts import Task
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_data_dir() -> Path | None:
+    shared = PROJECT_ROOT.parent / "shared" / "data"
+    return shared if shared.is_dir() else None
+
+
+def _cpu_count() -> int:
+    # The CPUs this process may run on (a container's cpuset), not the host's core count.
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SEQSERVE_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    # --- models ---------------------------------------------------------------------------
+    models_dir: Path = PROJECT_ROOT / "models"
+    data_dir: Path | None = Field(default_factory=_default_data_dir)  # read by training only
+    # Comma-separated in the environment: SEQSERVE_TASKS=forecast,sentiment
+    tasks: Annotated[tuple[Task, ...], NoDecode] = ("forecast", "sentiment", "generate")
+    # Pin a version per task; unset means the highest published version.
+    forecast_version: int | None = Field(default=None, gt=0)
+    sentiment_version: int | None = Field(default=None, gt=0)
+    generate_version: int | None = Field(default=None, gt=0)
+    runtime: Literal["onnx", "tensorflow"] = "onnx"
+    threads: int = Field(default_factory=_cpu_count, gt=0, description="intra-op threads")
+    warm_up: bool = True
+
+    # --- request limits ----------------------------------------------------------------------
+    max_body_bytes: int = Field(default=1 << 20, gt=0)
+    max_series_length: int = Field(default=10_000, gt=0)
+    max_series_batch: int = Field(default=64, gt=0)
+    max_texts: int = Field(default=64, gt=0)
+    max_text_chars: int = Field(default=20_000, gt=0)
+    max_prompt_chars: int = Field(default=4_000, gt=0)
+    max_tokens: int = Field(default=1_000, gt=0)
+    max_temperature: float = Field(default=5.0, gt=0)
+    max_stop_sequences: int = Field(default=4, ge=0)
+    max_stop_chars: int = Field(default=32, gt=0)
+
+    # --- server ------------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, gt=0, lt=65536)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "text"] = "json"
+    # Comma-separated; empty means no CORS headers at all (same-origin clients only).
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+
+    @field_validator("tasks", "cors_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("tasks")
+    @classmethod
+    def _unique_tasks(cls, value: tuple[Task, ...]) -> tuple[Task, ...]:
+        return tuple(dict.fromkeys(value))
+
+    def pinned_version(self, task: Task) -> int | None:
+        pins: dict[Task, int | None] = {
+            "forecast": self.forecast_version,
+            "sentiment": self.sentiment_version,
+            "generate": self.generate_version,
+        }
+        return pins[task]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,77 @@
+"""The application: settings, model loading in the lifespan, routers, middleware, error handlers.
+
+`uvicorn app.main:app` serves the module-level app; building it reads settings but loads no
+model. Models load in a background thread when the server starts, so /health answers at once and
+/ready turns 200 when every enabled model is loaded and warmed up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import metadata
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from app.config import Settings, get_settings
+from app.errors import install_error_handlers
+from app.logs import configure_logging
+from app.metrics import Metrics
+from app.middleware import REQUEST_ID_HEADER, BodySizeLimitMiddleware, RequestContextMiddleware
+from app.registry import Registry
+from app.routes import forecast, generate, health, metrics, models, sentiment
+
+try:
+    VERSION = metadata.version("seqserve")
+except metadata.PackageNotFoundError:  # running from a checkout that was never installed
+    VERSION = "0.0.0"
+
+TASK_ROUTERS: dict[str, APIRouter] = {
+    "forecast": forecast.router,
+    "sentiment": sentiment.router,
+    "generate": generate.router,
+}
+
+
+def create_app(settings: Settings | None = None, registry: Registry | None = None) -> FastAPI:
+    """Build the app. Tests pass their own settings and a registry of fake predictors."""
+    settings = settings or get_settings()
+    registry = registry or Registry(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.log_level, settings.log_format)
+        registry.start_loading()  # returns at once; a no-op if the registry is already loaded
+        yield
+
+    app = FastAPI(
+        title="seqserve",
+        version=VERSION,
+        summary="Recurrent sequence models over JSON: forecast, sentiment, generate.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.registry = registry
+    app.state.metrics = Metrics(registry)
+    install_error_handlers(app)
+    for router in (health.router, models.router, metrics.router):
+        app.include_router(router)
+    for task in settings.tasks:  # a disabled task has no routes at all: 404, not 503
+        app.include_router(TASK_ROUTERS[task])
+
+    # Added innermost first: request context wraps everything, so even a 413 gets an id.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", REQUEST_ID_HEADER],
+            expose_headers=[REQUEST_ID_HEADER],
+        )
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,62 @@
+"""Prometheus metrics: request counts and latency by endpoint and status, in-flight requests and
+each model's state. One CollectorRegistry per app, so several apps (tests) never collide."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import generate_latest
+from prometheus_client.registry import Collector
+
+from app.registry import STATES, Registry
+
+# Most requests take milliseconds; generations of many characters take seconds.
+_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class _ModelStates(Collector):
+    """Read at scrape time, so the gauge can never disagree with the registry."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            "seqserve_model_state", "1 for each model's current state", labels=["model", "state"]
+        )
+        for status in self.registry.statuses():
+            for state in STATES:
+                family.add_metric([status.task, state], 1.0 if status.state == state else 0.0)
+        yield family
+
+
+class Metrics:
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self, registry: Registry) -> None:
+        self.collectors = CollectorRegistry()
+        labels = ["endpoint", "method", "status"]
+        self.requests = Counter(
+            "seqserve_requests", "HTTP requests", labels, registry=self.collectors
+        )
+        self.latency = Histogram(
+            "seqserve_request_duration_seconds",
+            "time from request to the end of the response",
+            labels,
+            buckets=_BUCKETS,
+            registry=self.collectors,
+        )
+        self.in_flight = Gauge(
+            "seqserve_requests_in_flight", "requests being handled", registry=self.collectors
+        )
+        self.collectors.register(_ModelStates(registry))
+
+    def observe(self, endpoint: str, method: str, status: int, seconds: float) -> None:
+        labels = (endpoint, method, str(status))
+        self.requests.labels(*labels).inc()
+        self.latency.labels(*labels).observe(seconds)
+
+    def render(self) -> bytes:
+        return generate_latest(self.collectors)

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from app.deps import RegistryDep
+from app.errors import ErrorBody, ErrorDetail, error_response
+
+router = APIRouter(tags=["operations"])
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Ready(BaseModel):
+    status: Literal["ready"] = "ready"
+    models: dict[str, str]  # model name -> version being served
+
+
+@router.get("/health")
+async def health() -> Health:
+    """Liveness: 200 while the process runs, whatever state the models are in."""
+    return Health()
+
+
+@router.get("/ready", responses={503: {"model": ErrorBody}}, response_model=Ready)
+async def ready(registry: RegistryDep) -> Ready | JSONResponse:
+    """Readiness: 200 once every enabled model is loaded and warmed up, else 503 with reasons."""
+    statuses = registry.statuses()
+    if registry.ready:
+        return Ready(models={s.task: s.predictor.info.version for s in statuses if s.predictor})
+    details = [
+        ErrorDetail(field=s.task, message=s.state + (f": {s.reason}" if s.reason else ""))
+        for s in statuses
+    ]
+    waiting = sum(s.state != "ready" for s in statuses)
+    message = f"{waiting} of {len(statuses)} models not ready"
+    return error_response(503, message, "not_ready", details)

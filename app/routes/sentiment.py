@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+
+from app.deps import ClassifierDep, SettingsDep
+from app.errors import ERROR_RESPONSES
+from app.tasks.sentiment import SentimentRequest, SentimentResponse, check_limits
+
+router = APIRouter(tags=["sentiment"], responses=ERROR_RESPONSES)
+
+
+@router.post("/sentiment")
+async def sentiment(
+    body: SentimentRequest, model: ClassifierDep, settings: SettingsDep
+) -> SentimentResponse:
+    """The label of each text and the probability of that label, in input order."""
+    check_limits(body, settings)
+    predictions = await run_in_threadpool(model.predict, body.all_texts)
+    return SentimentResponse(predictions=predictions, model=model.info.ref)

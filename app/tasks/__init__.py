@@ -1,0 +1,1 @@
+"""One module per task: request/response schemas, limit checks and the predictor."""

@@ -1,0 +1,66 @@
+"""What every task shares: the strict request base, model descriptions and the predictor shape."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.artifacts import Metadata
+
+
+class StrictRequest(BaseModel):
+    """Requests are parsed strictly, so mistakes fail loudly instead of being guessed at.
+
+    - unknown fields are errors: a typo such as `"horizn": 12` must not silently use the default;
+    - no coercion: `"12"` is not an integer and `12.0` is not an integer (a number is a number);
+    - NaN and +-Infinity are rejected (Python's json module accepts them, JSON does not).
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+class ModelRef(BaseModel):
+    name: str = Field(examples=["forecast"])
+    version: str = Field(examples=["3"])
+
+
+class ModelInfo(BaseModel):
+    """What /models shows about a loaded model (training history is left out: it is long)."""
+
+    name: str
+    version: str
+    created_at: str | None = None
+    input: dict[str, Any] = Field(default_factory=dict, description="what a request must send")
+    limits: dict[str, int] = Field(default_factory=dict)
+    metrics: dict[str, float] = Field(default_factory=dict)
+    data: str | None = None
+    runtime: str | None = None
+
+    @property
+    def ref(self) -> ModelRef:
+        return ModelRef(name=self.name, version=self.version)
+
+    @classmethod
+    def from_metadata(cls, metadata: Metadata, runtime: str, **input: Any) -> ModelInfo:
+        return cls(
+            name=metadata.task,
+            version=str(metadata.version),
+            created_at=metadata.created_at,
+            input=input,
+            limits=metadata.limits,
+            metrics=metadata.metrics,
+            data=metadata.data.name,
+            runtime=runtime,
+        )
+
+
+class Predictor(Protocol):
+    """The narrow surface the registry needs; each task adds its own `predict`-style method."""
+
+    @property
+    def info(self) -> ModelInfo: ...
+
+    def warm_up(self) -> None:
+        """Run one tiny request so the first real one does not pay for lazy initialisation."""
+        ...

@@ -1,0 +1,162 @@
+"""Text generation with a character-level step model that carries its recurrent state.
+
+The prompt runs through the model once; then each new character costs one step fed with the
+previous state. Characters the model never saw are dropped from the prompt (the model has no id
+for them); a prompt left empty by that, or sent empty, starts from the model's start text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal, NamedTuple, Protocol, Self
+
+import numpy as np
+from pydantic import BaseModel, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from app.artifacts import GeneratePreprocessing, Metadata
+from app.config import Settings
+from app.errors import ErrorDetail, InvalidRequest
+from app.preprocessing import char_index, encode_chars
+from app.runtime import Runtime, check_inputs
+from app.sampling import next_token
+from app.tasks.base import ModelInfo, ModelRef, StrictRequest
+
+MIN_TEMPERATURE = 0.01  # below this, logits / temperature overflows; use 0 for greedy
+
+
+class GenerateRequest(StrictRequest):
+    prompt: str = Field(
+        default="",
+        description="text to continue; characters the model never saw are skipped",
+        examples=["ROMEO:\n"],
+    )
+    max_tokens: int = Field(
+        default=100, ge=1, description="characters to generate at most", examples=[100]
+    )
+    temperature: float = Field(
+        default=1.0, ge=0, description="0 means greedy (argmax)", examples=[0.8]
+    )
+    top_k: int = Field(
+        default=0, ge=0, description="sample from the k likeliest; 0 = all", examples=[0]
+    )
+    top_p: float = Field(
+        default=1.0, gt=0, le=1, description="nucleus sampling mass", examples=[0.95]
+    )
+    seed: int | None = Field(
+        default=None, ge=0, le=2**64 - 1, description="same seed, same text", examples=[42]
+    )
+    stop: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list,
+        description="end at the first of these; it is not returned",
+        examples=[["\n\n"]],
+    )
+
+    @field_validator("temperature")
+    @classmethod
+    def _greedy_or_warm(cls, value: float) -> float:
+        if 0 < value < MIN_TEMPERATURE:
+            message = "must be 0 (greedy) or at least {minimum}"
+            minimum = {"minimum": MIN_TEMPERATURE}
+            raise PydanticCustomError("temperature_too_small", message, minimum)
+        return value
+
+
+class GenerateResponse(BaseModel):
+    text: str = Field(description="the continuation, without the prompt or a stop sequence")
+    finish_reason: Literal["length", "stop"]
+    tokens: int = Field(description="characters generated, counting a stop sequence removed")
+    model: ModelRef
+
+
+class Generation(NamedTuple):
+    text: str
+    finish_reason: Literal["length", "stop"]
+    tokens: int
+
+
+class Generator(Protocol):
+    @property
+    def info(self) -> ModelInfo: ...
+    @property
+    def vocab_size(self) -> int: ...
+
+    def generate(self, request: GenerateRequest) -> Generation: ...
+
+    def warm_up(self) -> None: ...
+
+
+def check_limits(request: GenerateRequest, model: Generator, settings: Settings) -> None:
+    checks = [
+        ("prompt", len(request.prompt), settings.max_prompt_chars, "characters"),
+        ("max_tokens", request.max_tokens, settings.max_tokens, ""),
+        ("temperature", request.temperature, settings.max_temperature, ""),
+        ("top_k", request.top_k, model.vocab_size, "(the model's vocabulary size)"),
+        ("stop", len(request.stop), settings.max_stop_sequences, "sequences"),
+    ]
+    checks += [
+        (f"stop[{i}]", len(s), settings.max_stop_chars, "characters")
+        for i, s in enumerate(request.stop)
+    ]
+    problems = [
+        ErrorDetail(field=f"body.{field}", message=f"must be at most {limit} {unit}".rstrip())
+        for field, value, limit, unit in checks
+        if value > limit
+    ]
+    if problems:
+        raise InvalidRequest(problems)
+
+
+class GeneratePredictor:
+    def __init__(self, runtime: Runtime, spec: GeneratePreprocessing, info: ModelInfo) -> None:
+        self.runtime, self.spec, self.info = runtime, spec, info
+        self.index = char_index(spec)
+        self.vocab_size = len(spec.vocabulary)
+        self.state_names = [f"state_{k}" for k in range(spec.state_count)]
+
+    @classmethod
+    def from_artifact(cls, version_dir: Path, metadata: Metadata, runtime: Runtime) -> Self:
+        spec = metadata.preprocessing
+        if not isinstance(spec, GeneratePreprocessing):
+            raise ValueError(f"metadata describes a {spec.kind} model, not a generator")
+        check_inputs(runtime, ("char_ids", *(f"state_{k}" for k in range(spec.state_count))))
+        info = ModelInfo.from_metadata(
+            metadata,
+            runtime.kind,
+            vocabulary=spec.vocabulary,
+            start_text=spec.start_text,
+            cell=spec.cell,
+            layers=spec.layers,
+            units=spec.units,
+        )
+        return cls(runtime, spec, info)
+
+    def _prompt_ids(self, prompt: str) -> np.ndarray:
+        ids = encode_chars(prompt, self.index)
+        if ids.size == 0:
+            ids = encode_chars(self.spec.start_text, self.index)
+        # A start text the model does not know either: begin from its first character.
+        return ids if ids.size else np.zeros(1, dtype=np.int32)
+
+    def generate(self, request: GenerateRequest) -> Generation:
+        # A generator per request: concurrent requests never share random state.
+        rng = np.random.default_rng(request.seed)
+        states = [np.zeros((1, self.spec.units), np.float32) for _ in self.state_names]
+        feed, text = self._prompt_ids(request.prompt)[None, :], ""
+        for step in range(1, request.max_tokens + 1):
+            logits, *states = self.runtime.run(
+                {"char_ids": feed, **dict(zip(self.state_names, states, strict=True))}
+            )
+            token = next_token(
+                logits[0, -1], rng, request.temperature, request.top_k, request.top_p
+            )
+            text += self.spec.vocabulary[token]
+            # One character per step, so a stop sequence can only just have been completed.
+            ended = [s for s in request.stop if text.endswith(s)]
+            if ended:
+                return Generation(text[: -max(map(len, ended))], "stop", step)
+            feed = np.array([[token]], dtype=np.int32)
+        return Generation(text, "length", request.max_tokens)
+
+    def warm_up(self) -> None:
+        self.generate(GenerateRequest(prompt=self.spec.vocabulary[:2], max_tokens=2, seed=0))

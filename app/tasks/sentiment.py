@@ -1,0 +1,121 @@
+"""Sentiment: the label of each text ("negative" or "positive") and the probability of that label.
+
+Texts are tokenised and encoded by app/preprocessing.py with the vocabulary saved next to the
+model, exactly as in training. Only the last `max_length` tokens of a long text are read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Protocol, Self
+
+import numpy as np
+from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from app.artifacts import Metadata, SentimentPreprocessing, read_vocab
+from app.config import Settings
+from app.errors import ErrorDetail, InvalidRequest
+from app.preprocessing import encode_texts, vocab_index
+from app.runtime import Runtime, check_inputs
+from app.tasks.base import ModelInfo, ModelRef, StrictRequest
+
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise PydanticCustomError("blank_text", "text must contain a non-whitespace character")
+    return text
+
+
+Text = Annotated[str, AfterValidator(_not_blank)]
+
+
+class SentimentRequest(StrictRequest):
+    """Exactly one of `text` (a single text) or `texts` (several, answered in order)."""
+
+    text: Text | None = Field(default=None, examples=["A moving, beautifully shot film."])
+    texts: list[Text] | None = Field(
+        default=None, min_length=1, examples=[["Loved it.", "Two hours I will never get back."]]
+    )
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Self:
+        if (self.text is None) == (self.texts is None):
+            raise PydanticCustomError("text_xor_texts", "give exactly one of 'text' or 'texts'")
+        return self
+
+    @property
+    def all_texts(self) -> list[str]:
+        return [self.text] if self.text is not None else list(self.texts or [])
+
+
+class SentimentPrediction(BaseModel):
+    label: str = Field(examples=["positive"])
+    score: float = Field(ge=0, le=1, description="probability of `label`", examples=[0.93])
+
+
+class SentimentResponse(BaseModel):
+    predictions: list[SentimentPrediction] = Field(description="one per input text, in order")
+    model: ModelRef
+
+
+class Classifier(Protocol):
+    @property
+    def info(self) -> ModelInfo: ...
+
+    def predict(self, texts: Sequence[str]) -> list[SentimentPrediction]: ...
+
+    def warm_up(self) -> None: ...
+
+
+def check_limits(request: SentimentRequest, settings: Settings) -> None:
+    problems = []
+    if request.texts is not None and len(request.texts) > settings.max_texts:
+        message = f"at most {settings.max_texts} texts, got {len(request.texts)}"
+        problems.append(ErrorDetail(field="body.texts", message=message))
+    for i, text in enumerate(request.all_texts):
+        if len(text) > settings.max_text_chars:
+            field = "body.text" if request.text is not None else f"body.texts[{i}]"
+            message = f"at most {settings.max_text_chars} characters, got {len(text)}"
+            problems.append(ErrorDetail(field=field, message=message))
+    if problems:
+        raise InvalidRequest(problems)
+
+
+class SentimentPredictor:
+    def __init__(
+        self, runtime: Runtime, spec: SentimentPreprocessing, vocabulary: list[str], info: ModelInfo
+    ) -> None:
+        self.runtime, self.spec, self.info = runtime, spec, info
+        self.index = vocab_index(vocabulary, spec)
+
+    @classmethod
+    def from_artifact(cls, version_dir: Path, metadata: Metadata, runtime: Runtime) -> Self:
+        spec = metadata.preprocessing
+        if not isinstance(spec, SentimentPreprocessing):
+            raise ValueError(f"metadata describes a {spec.kind} model, not a classifier")
+        check_inputs(runtime, ("token_ids",))
+        vocabulary = read_vocab(version_dir, spec)
+        info = ModelInfo.from_metadata(
+            metadata,
+            runtime.kind,
+            max_length_tokens=spec.max_length,
+            labels=list(spec.labels),
+            vocabulary_size=len(vocabulary),
+        )
+        return cls(runtime, spec, vocabulary, info)
+
+    def predict(self, texts: Sequence[str]) -> list[SentimentPrediction]:
+        ids = encode_texts(texts, self.index, self.spec)
+        positive = np.asarray(self.runtime.run({"token_ids": ids})[0], dtype=np.float64)[:, 0]
+        negative_label, positive_label = self.spec.labels
+        return [
+            SentimentPrediction(label=positive_label, score=float(p))
+            if p >= 0.5
+            else SentimentPrediction(label=negative_label, score=float(1 - p))
+            for p in np.clip(positive, 0.0, 1.0)
+        ]
+
+    def warm_up(self) -> None:
+        self.predict(["warm up"])

@@ -1,0 +1,68 @@
+"""Settings: environment parsing and the .env.example that documents every setting."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from app.config import PROJECT_ROOT, Settings
+
+
+def from_env(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
+    for name, value in env.items():
+        monkeypatch.setenv(f"SEQSERVE_{name.upper()}", value)
+    return Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [n for n in os.environ if n.startswith("SEQSERVE_")]:
+        monkeypatch.delenv(name)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.models_dir == PROJECT_ROOT / "models"
+    assert settings.tasks == ("forecast", "sentiment", "generate")
+    assert settings.runtime == "onnx" and settings.log_format == "json"
+    assert settings.cors_origins == ()
+    assert settings.threads == len(os.sched_getaffinity(0))
+    assert settings.max_body_bytes == 1 << 20
+    assert settings.pinned_version("forecast") is None
+
+
+def test_lists_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = from_env(
+        monkeypatch, tasks="generate, forecast,generate", cors_origins="https://a,https://b"
+    )
+    assert settings.tasks == ("generate", "forecast")
+    assert settings.cors_origins == ("https://a", "https://b")
+
+
+def test_pinned_versions(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = from_env(monkeypatch, sentiment_version="3", models_dir="/srv/models")
+    assert settings.pinned_version("sentiment") == 3
+    assert settings.pinned_version("generate") is None
+    assert settings.models_dir == Path("/srv/models")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("tasks", "forecast,translate"),
+        ("runtime", "torch"),
+        ("forecast_version", "0"),
+        ("log_format", "xml"),
+        ("max_body_bytes", "-1"),
+        ("port", "70000"),
+    ],
+)
+def test_bad_values_fail_at_start(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    with pytest.raises(ValidationError):
+        from_env(monkeypatch, **{name: value})
+
+
+def test_env_example_documents_every_setting() -> None:
+    text = (PROJECT_ROOT / ".env.example").read_text(encoding="utf-8")
+    documented = {m.lower() for m in re.findall(r"^#?\s*SEQSERVE_([A-Z_]+)=", text, re.M)}
+    assert documented == set(Settings.model_fields)

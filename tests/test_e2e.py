@@ -1,0 +1,163 @@
+"""End to end: a real `uvicorn app.main:app` process on the tiny artifacts, called over HTTP."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest import assert_error
+
+from app.config import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Server:
+    def __init__(self, models_dir: Path, log: Path, **env: str) -> None:
+        self.port, self.log = free_port(), log
+        self.url = f"http://127.0.0.1:{self.port}"
+        settings = {f"SEQSERVE_{k.upper()}": v for k, v in env.items()}
+        environment = {**os.environ, "SEQSERVE_MODELS_DIR": str(models_dir), **settings}
+        with log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(self.port)],
+                cwd=PROJECT_ROOT,
+                env=environment,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        self.client = httpx.Client(base_url=self.url, timeout=30)
+
+    def wait_until_loaded(self, seconds: float = 60) -> list[httpx.Response]:
+        """Poll /ready until no model is pending or loading; returns every answer seen."""
+        seen: list[httpx.Response] = []
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log.read_text()
+            try:
+                seen.append(self.client.get("/ready"))
+            except httpx.TransportError:
+                time.sleep(0.05)  # not listening yet
+                continue
+            details = seen[-1].json().get("details", [])
+            if not any(d["message"] in ("pending", "loading") for d in details):
+                break
+            time.sleep(0.05)
+        return seen
+
+    def stop(self) -> None:
+        self.client.close()
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def server(tiny_models: Path, tmp_path: Path) -> Iterator[Server]:
+    # A large max_tokens limit so that one generation can outlast the /health measurements.
+    running = Server(tiny_models, tmp_path / "server.log", max_tokens="200000")
+    yield running
+    running.stop()
+
+
+def test_every_endpoint_over_http(server: Server) -> None:
+    answers = server.wait_until_loaded()
+    assert answers and answers[-1].status_code == 200, server.log.read_text()
+    for early in answers[:-1]:  # any answer before loading finished is a 503 listing states
+        assert_error(early, 503, "not_ready")
+    assert answers[-1].json()["models"] == {"forecast": "1", "sentiment": "1", "generate": "1"}
+    http = server.client
+
+    assert http.get("/health").json() == {"status": "ok"}
+    models = {m["name"]: m for m in http.get("/models").json()["models"]}
+    window = models["forecast"]["info"]["input"]["window"]
+    assert all(m["state"] == "ready" for m in models.values())
+
+    series = [10 + (i % 24) for i in range(window + 5)]
+    forecast = http.post("/forecast", json={"series": series, "horizon": 5})
+    assert forecast.status_code == 200 and len(forecast.json()["forecast"]) == 5
+    assert forecast.json()["model"] == {"name": "forecast", "version": "1"}
+    batch = http.post("/forecast/batch", json={"series": [series, series[::-1]], "horizon": 2})
+    assert [len(f) for f in batch.json()["forecasts"]] == [2, 2]
+
+    sentiment = http.post("/sentiment", json={"texts": ["loved it", "hated it"]})
+    assert [p["label"] in ("negative", "positive") for p in sentiment.json()["predictions"]] == [
+        True,
+        True,
+    ]
+
+    request: dict[str, Any] = {"prompt": "ROMEO:", "max_tokens": 40, "seed": 7, "top_k": 5}
+    first, second = (http.post("/generate", json=request).json() for _ in range(2))
+    assert first == second and first["tokens"] == 40 and first["finish_reason"] == "length"
+
+    assert_error(
+        http.post("/forecast", json={"series": [1.0]}), 422, "validation_error", "body.series"
+    )
+    assert_error(http.get("/nowhere"), 404, "not_found")
+    metrics = http.get("/metrics").text
+    assert 'seqserve_requests_total{endpoint="/generate",method="POST",status="200"} 2.0' in metrics
+    echoed = http.get("/health", headers={"X-Request-ID": "e2e-1"})
+    assert echoed.headers["x-request-id"] == "e2e-1"
+
+
+def test_health_stays_fast_during_a_long_generation(server: Server) -> None:
+    assert server.wait_until_loaded()[-1].status_code == 200
+    result: dict[str, Any] = {}
+
+    def long_generation() -> None:
+        with httpx.Client(base_url=server.url, timeout=120) as own:
+            body = {"prompt": "ROMEO:", "max_tokens": 50_000, "seed": 1}
+            result["response"] = own.post("/generate", json=body)
+
+    worker = threading.Thread(target=long_generation)
+    worker.start()
+    time.sleep(0.3)  # let the generation start
+    latencies = []
+    for _ in range(20):
+        started = time.perf_counter()
+        assert server.client.get("/health").status_code == 200
+        latencies.append(time.perf_counter() - started)
+        time.sleep(0.02)
+    still_generating = worker.is_alive()
+    worker.join(timeout=120)
+    assert still_generating, "the generation finished too early to prove anything"
+    assert result["response"].status_code == 200
+    # The median is the contract; the slowest call gets slack for a busy 2-core CI machine.
+    assert statistics.median(latencies) < 0.05 and max(latencies) < 0.25, latencies
+
+
+def test_a_missing_model_leaves_the_others_serving(tiny_models: Path, tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    shutil.copytree(tiny_models / "forecast", models / "forecast")
+    server = Server(models, tmp_path / "server.log")
+    try:
+        answers = server.wait_until_loaded()
+        assert server.process.poll() is None and answers
+        body = assert_error(answers[-1], 503, "not_ready", "sentiment")
+        assert "train one with `python -m training generate`" in str(body["details"])
+        window = server.client.get("/models").json()["models"][0]["info"]["input"]["window"]
+        forecast = server.client.post("/forecast", json={"series": [1.0] * window})
+        assert forecast.status_code == 200
+        assert_error(server.client.post("/sentiment", json={"text": "hi"}), 503, "model_not_ready")
+    finally:
+        server.stop()

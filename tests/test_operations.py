@@ -1,0 +1,137 @@
+"""Health, readiness, model listing, metrics, request ids, logs and CORS."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import FAKES, assert_error, make_settings
+from fastapi.testclient import TestClient
+
+from app.artifacts import Task
+from app.config import Settings
+from app.main import create_app
+from app.registry import Registry
+from app.tasks.base import Predictor
+
+
+def test_health_is_ok(client: TestClient) -> None:
+    response = client.get("/health")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def test_ready_lists_the_served_versions(client: TestClient) -> None:
+    response = client.get("/ready")
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ready",
+        "models": {"forecast": "7", "sentiment": "2", "generate": "1"},
+    }
+
+
+def test_ready_is_503_with_each_model_state_and_how_to_fix(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(missing=("forecast",))
+    body = assert_error(client.get("/ready"), 503, "not_ready", "forecast")
+    states = {d["field"]: d["message"] for d in body["details"]}
+    assert states["sentiment"] == "ready" and states["generate"] == "ready"
+    assert states["forecast"] == (
+        "failed: no trained version in forecast/; train one with `python -m training forecast`"
+    )
+
+
+def test_models_are_loaded_in_the_background_while_health_answers(tmp_path: Path) -> None:
+    release = threading.Event()
+
+    def slow_build(task: Task, settings: Settings) -> Predictor:
+        release.wait(timeout=10)
+        return FAKES[task]()
+
+    settings = make_settings(models_dir=tmp_path)
+    registry = Registry(settings, builder=slow_build)
+    with TestClient(create_app(settings, registry)) as client:
+        assert client.get("/health").status_code == 200
+        body = assert_error(client.get("/ready"), 503, "not_ready")
+        assert {d["message"] for d in body["details"]} <= {"pending", "loading"}
+        release.set()
+        for _ in range(200):
+            if client.get("/ready").status_code == 200:
+                break
+            threading.Event().wait(0.01)
+        assert client.get("/ready").status_code == 200
+
+
+def test_models_describe_each_model(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(missing=("generate",))
+    models = {m["name"]: m for m in client.get("/models").json()["models"]}
+    assert models["forecast"]["state"] == "ready"
+    assert models["forecast"]["info"]["version"] == "7"
+    assert models["forecast"]["info"]["input"] == {"window": 4, "max_horizon": 6}
+    assert models["generate"]["state"] == "failed" and models["generate"]["info"] is None
+    assert "python -m training generate" in models["generate"]["reason"]
+
+
+def test_metrics_count_requests_by_endpoint_and_status(client: TestClient) -> None:
+    client.post("/forecast", json={"series": [1, 2, 3, 4]})
+    client.post("/forecast", json={"series": [1]})
+    client.get("/nowhere/at/all")
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    assert 'seqserve_requests_total{endpoint="/forecast",method="POST",status="200"} 1.0' in text
+    assert 'seqserve_requests_total{endpoint="/forecast",method="POST",status="422"} 1.0' in text
+    assert 'seqserve_requests_total{endpoint="unmatched",method="GET",status="404"} 1.0' in text
+    assert "nowhere" not in text  # raw paths never become label values
+    assert 'seqserve_request_duration_seconds_count{endpoint="/forecast"' in text
+    assert "seqserve_requests_in_flight 1.0" in text  # this very request
+    assert 'seqserve_model_state{model="forecast",state="ready"} 1.0' in text
+
+
+def test_model_state_gauge_shows_failures(make_client: Callable[..., TestClient]) -> None:
+    text = make_client(missing=("sentiment",)).get("/metrics").text
+    assert 'seqserve_model_state{model="sentiment",state="failed"} 1.0' in text
+    assert 'seqserve_model_state{model="sentiment",state="ready"} 0.0' in text
+
+
+def test_request_id_is_echoed_when_sane(client: TestClient) -> None:
+    response = client.get("/health", headers={"X-Request-ID": "abc-123.x:y_z"})
+    assert response.headers["x-request-id"] == "abc-123.x:y_z"
+
+
+@pytest.mark.parametrize("given", ["", "has space", "a" * 200, "new\\nline", "\xe9"])
+def test_request_id_is_generated_when_missing_or_odd(client: TestClient, given: str) -> None:
+    # Sent as latin-1 bytes: non-ASCII header values are legal on the wire, if unusual.
+    headers = {"X-Request-ID": given.encode("latin-1")} if given else {}
+    response = client.get("/health", headers=headers)
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-request-id"])
+
+
+def test_one_json_log_line_per_request(
+    capfd: pytest.CaptureFixture[str], client: TestClient
+) -> None:
+    capfd.readouterr()
+    client.post("/forecast", json={"series": [1, 2, 3, 4]}, headers={"X-Request-ID": "log-me"})
+    lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line]
+    (entry,) = [e for e in lines if e.get("request_id") == "log-me"]
+    assert entry["message"] == "request" and entry["level"] == "info"
+    assert entry["method"] == "POST" and entry["path"] == "/forecast" and entry["status"] == 200
+    assert entry["duration_ms"] >= 0
+
+
+def test_no_cors_headers_by_default(client: TestClient) -> None:
+    response = client.get("/health", headers={"Origin": "https://example.com"})
+    assert "access-control-allow-origin" not in response.headers
+
+
+def test_cors_origins_from_settings(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(cors_origins=("https://app.example.com",))
+    allowed = client.get("/health", headers={"Origin": "https://app.example.com"})
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
+    other = client.get("/health", headers={"Origin": "https://evil.example.com"})
+    assert "access-control-allow-origin" not in other.headers

@@ -1,0 +1,153 @@
+"""Runtimes and predictors on the tiny trained artifacts (slow: conftest trains them once)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import cast
+
+import numpy as np
+import pytest
+from conftest import make_settings
+
+from app.config import PROJECT_ROOT
+from app.registry import Registry
+from app.tasks.forecast import Forecaster
+from app.tasks.generate import GenerateRequest, Generator
+from app.tasks.sentiment import Classifier
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def loaded(tiny_models: Path) -> Registry:
+    registry = Registry(make_settings(models_dir=tiny_models, threads=1))
+    registry.load_all()
+    assert registry.ready, [s.reason for s in registry.statuses()]
+    return registry
+
+
+def test_forecast_reads_the_last_window_and_truncates_the_horizon(loaded: Registry) -> None:
+    model = cast(Forecaster, loaded.get("forecast"))
+    rng = np.random.default_rng(0)
+    recent = (
+        100 + 10 * np.sin(np.arange(model.window) / 3) + rng.normal(size=model.window)
+    ).tolist()
+    full = model.predict([recent], model.max_horizon)
+    assert full.shape == (1, model.max_horizon) and np.isfinite(full).all()
+    # Older values before the window change nothing; a shorter horizon is a prefix.
+    longer = model.predict([[-5e3] * 30 + recent], 3)
+    np.testing.assert_allclose(longer, full[:, :3], rtol=1e-6)
+    batch = model.predict([recent, [v * 2 for v in recent]], 2)
+    np.testing.assert_allclose(batch[0], full[0, :2], rtol=1e-6)
+
+
+def test_forecast_is_in_the_units_of_the_series(loaded: Registry) -> None:
+    model = cast(Forecaster, loaded.get("forecast"))
+    base = np.sin(np.arange(model.window) / 4)
+    small, shifted = model.predict([base.tolist(), (base * 1000 + 5e4).tolist()], 4)
+    # Per-window scaling: the same shape at another level and scale gives the same forecast.
+    np.testing.assert_allclose(shifted, small * 1000 + 5e4, rtol=1e-4)
+    flat = model.predict([[7.0] * model.window], 2)
+    assert np.isfinite(flat).all()
+
+
+def test_sentiment_labels_in_order(loaded: Registry) -> None:
+    model = cast(Classifier, loaded.get("sentiment"))
+    texts = ["a great wonderful film!", "awful, boring, a waste", "<br />?", "héllo wörld"]
+    batch = model.predict(texts)
+    assert [p.model_dump() for p in batch] == [model.predict([t])[0].model_dump() for t in texts]
+    assert all(p.label in ("negative", "positive") and 0.5 <= p.score <= 1 for p in batch)
+
+
+def generate(model: Generator, **fields: object) -> tuple[str, str, int]:
+    return tuple(model.generate(GenerateRequest.model_validate(fields)))  # type: ignore[return-value]
+
+
+def test_generation_is_reproducible_also_concurrently(loaded: Registry) -> None:
+    model = cast(Generator, loaded.get("generate"))
+    request = {"prompt": "ROMEO:", "max_tokens": 60, "temperature": 1.0, "top_p": 0.9}
+    expected = generate(model, seed=3, **request)
+    assert expected[1:] == ("length", 60) and len(expected[0]) == 60
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        seeds = [3, 4] * 6
+        results = list(pool.map(lambda seed: generate(model, seed=seed, **request), seeds))
+    assert all(r == expected for r, s in zip(results, seeds, strict=True) if s == 3)
+    assert any(r != expected for r, s in zip(results, seeds, strict=True) if s == 4)
+
+
+def test_greedy_ignores_the_seed(loaded: Registry) -> None:
+    model = cast(Generator, loaded.get("generate"))
+    greedy = [
+        generate(model, prompt="O Romeo", max_tokens=30, temperature=0, seed=s) for s in (1, 2)
+    ]
+    assert greedy[0] == greedy[1]
+
+
+def test_unknown_prompt_characters_are_skipped(loaded: Registry) -> None:
+    model = cast(Generator, loaded.get("generate"))
+    known = generate(model, prompt="ROMEO:", max_tokens=20, seed=1)
+    assert generate(model, prompt="R☃OM\u200bEO:🙂", max_tokens=20, seed=1) == known
+    # Nothing known left (or nothing sent): the model starts from its start text.
+    assert generate(model, prompt="☃☃", max_tokens=20, seed=1) == generate(
+        model, prompt="", max_tokens=20, seed=1
+    )
+
+
+def test_stop_sequences_end_generation(loaded: Registry) -> None:
+    model = cast(Generator, loaded.get("generate"))
+    text, _, _ = generate(model, prompt="ROMEO:", max_tokens=200, seed=5)
+    stop = text[10:12]  # something it is going to produce
+    cut, reason, tokens = generate(model, prompt="ROMEO:", max_tokens=200, seed=5, stop=[stop])
+    assert reason == "stop" and stop not in cut and text.startswith(cut)
+    assert tokens == len(cut) + len(stop)
+
+
+def test_tensorflow_runtime_agrees_with_onnx(tiny_models: Path, loaded: Registry) -> None:
+    keras_registry = Registry(make_settings(models_dir=tiny_models, runtime="tensorflow"))
+    keras_registry.load_all()
+    assert keras_registry.ready, [s.reason for s in keras_registry.statuses()]
+    onnx_model = cast(Forecaster, loaded.get("forecast"))
+    keras_model = cast(Forecaster, keras_registry.get("forecast"))
+    assert keras_model.info.runtime == "tensorflow"
+    series = [[float(np.sin(i / 5)) for i in range(onnx_model.window)]]
+    np.testing.assert_allclose(
+        keras_model.predict(series, 3), onnx_model.predict(series, 3), rtol=1e-3, atol=1e-4
+    )
+    request = {"prompt": "ROMEO:", "max_tokens": 30, "temperature": 0}
+    onnx_text = generate(cast(Generator, loaded.get("generate")), **request)
+    assert generate(cast(Generator, keras_registry.get("generate")), **request) == onnx_text
+    texts = ["great film", "awful film"]
+    keras_scores = [
+        p.score for p in cast(Classifier, keras_registry.get("sentiment")).predict(texts)
+    ]
+    onnx_scores = [p.score for p in cast(Classifier, loaded.get("sentiment")).predict(texts)]
+    np.testing.assert_allclose(keras_scores, onnx_scores, atol=1e-4)
+
+
+def test_serving_with_onnx_never_imports_tensorflow(tiny_models: Path) -> None:
+    script = (
+        "import sys\n"
+        "from app.main import create_app\n"
+        "from app.registry import Registry\n"
+        "from app.config import Settings\n"
+        "registry = Registry(Settings())\n"
+        "registry.load_all()\n"
+        "create_app(registry.settings, registry)\n"
+        "assert registry.ready, [s.reason for s in registry.statuses()]\n"
+        "loaded = {'tensorflow', 'keras', 'training'} & {m.split('.')[0] for m in sys.modules}\n"
+        "assert not loaded, loaded\n"
+    )
+    env = {**os.environ, "SEQSERVE_MODELS_DIR": str(tiny_models), "SEQSERVE_RUNTIME": "onnx"}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
