@@ -15,6 +15,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.artifacts import Task
+from app.batching import BatchLimits
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,6 +60,12 @@ class Settings(BaseSettings):
     max_stop_sequences: int = Field(default=4, ge=0)
     max_stop_chars: int = Field(default=32, gt=0)
 
+    # --- micro-batching (per model) ----------------------------------------------------------
+    batch_max_rows: int = Field(default=64, gt=0, description="rows in one model call")
+    batch_max_queue_rows: int = Field(default=1024, gt=0, description="waiting rows before 503")
+    batch_max_delay_ms: float = Field(default=0.0, ge=0, le=1000, description="wait for more")
+    max_streams: int = Field(default=64, gt=0, description="concurrent generations per model")
+
     # --- server ------------------------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = Field(default=8000, gt=0, lt=65536)
@@ -78,6 +85,14 @@ class Settings(BaseSettings):
     @classmethod
     def _unique_tasks(cls, value: tuple[Task, ...]) -> tuple[Task, ...]:
         return tuple(dict.fromkeys(value))
+
+    def batch_limits(self) -> BatchLimits:
+        return BatchLimits(
+            max_rows=self.batch_max_rows,
+            max_queue_rows=self.batch_max_queue_rows,
+            max_delay=self.batch_max_delay_ms / 1000,
+            max_streams=self.max_streams,
+        )
 
     def pinned_version(self, task: Task) -> int | None:
         pins: dict[Task, int | None] = {

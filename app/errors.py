@@ -19,6 +19,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.batching import Overloaded
+
 logger = logging.getLogger("seqserve.errors")
 
 
@@ -117,6 +119,12 @@ async def _on_model_not_ready(request: Request, exc: Exception) -> JSONResponse:
     return error_response(503, str(exc), "model_not_ready", headers=headers)
 
 
+async def _on_overloaded(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Overloaded)
+    headers = {"Retry-After": str(exc.retry_after)}
+    return error_response(503, str(exc), "overloaded", headers=headers)
+
+
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     message = exc.detail if isinstance(exc.detail, str) else "request failed"
@@ -136,6 +144,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(InvalidRequest, _on_invalid_request)
     app.add_exception_handler(ModelNotReady, _on_model_not_ready)
+    app.add_exception_handler(Overloaded, _on_overloaded)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
 
 

@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.state.settings = settings
     app.state.registry = registry
     app.state.metrics = Metrics(registry)
+    registry.batch_observer = app.state.metrics
     install_error_handlers(app)
     for router in (health.router, models.router, metrics.router):
         app.include_router(router)

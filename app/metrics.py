@@ -13,6 +13,8 @@ from prometheus_client.registry import Collector
 from app.registry import STATES, Registry
 
 # Most requests take milliseconds; generations of many characters take seconds.
+# Model calls and queue waits: tenths of a millisecond to a tenth of a second.
+_FAST_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
 _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -52,6 +54,32 @@ class Metrics:
             "seqserve_requests_in_flight", "requests being handled", registry=self.collectors
         )
         self.collectors.register(_ModelStates(registry))
+        self.batch_rows = Histogram(
+            "seqserve_batch_rows",
+            "rows (series, texts, streams) per model call",
+            ["model"],
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+            registry=self.collectors,
+        )
+        self.queue_seconds = Histogram(
+            "seqserve_batch_queue_seconds",
+            "time the oldest request of a batch waited before its model call",
+            ["model"],
+            buckets=_FAST_BUCKETS,
+            registry=self.collectors,
+        )
+        self.compute_seconds = Histogram(
+            "seqserve_batch_compute_seconds",
+            "time of one model call, preprocessing included",
+            ["model"],
+            buckets=_FAST_BUCKETS,
+            registry=self.collectors,
+        )
+
+    def observe_batch(self, model: str, rows: int, queue_seconds: float, compute: float) -> None:
+        self.batch_rows.labels(model).observe(rows)
+        self.queue_seconds.labels(model).observe(queue_seconds)
+        self.compute_seconds.labels(model).observe(compute)
 
     def observe(self, endpoint: str, method: str, status: int, seconds: float) -> None:
         labels = (endpoint, method, str(status))

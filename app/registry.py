@@ -25,6 +25,7 @@ from app.artifacts import (
     resolve_version,
     verify_files,
 )
+from app.batching import Batching, BatchObserver
 from app.config import Settings
 from app.errors import ModelNotReady
 from app.runtime import Runtime, open_runtime
@@ -37,8 +38,8 @@ logger = logging.getLogger("seqserve.registry")
 
 State = Literal["pending", "loading", "ready", "failed"]
 STATES: tuple[State, ...] = ("pending", "loading", "ready", "failed")
-Builder = Callable[[Task, Settings], Predictor]
-_FACTORIES: dict[Task, Callable[[Path, Metadata, Runtime], Predictor]] = {
+Builder = Callable[[Task, Settings, Batching], Predictor]
+_FACTORIES: dict[Task, Callable[[Path, Metadata, Runtime, Batching], Predictor]] = {
     "forecast": ForecastPredictor.from_artifact,
     "sentiment": SentimentPredictor.from_artifact,
     "generate": GeneratePredictor.from_artifact,
@@ -57,7 +58,7 @@ class ModelStatus:
     predictor: Predictor | None = None
 
 
-def load_predictor(task: Task, settings: Settings) -> Predictor:
+def load_predictor(task: Task, settings: Settings, batching: Batching) -> Predictor:
     """Resolve, verify and open one task's artifact (FileNotFoundError when none is published)."""
     version_dir = resolve_version(settings.models_dir / task, settings.pinned_version(task))
     where = f"{task}/{version_dir.name}"
@@ -72,7 +73,7 @@ def load_predictor(task: Task, settings: Settings) -> Predictor:
             raise ValueError(f"metadata.json says version {metadata.version}")
         verify_files(version_dir, metadata)
         runtime = open_runtime(settings.runtime, version_dir, settings.threads)
-        return _FACTORIES[task](version_dir, metadata, runtime)
+        return _FACTORIES[task](version_dir, metadata, runtime, batching)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"])
@@ -87,6 +88,8 @@ def load_predictor(task: Task, settings: Settings) -> Predictor:
 class Registry:
     def __init__(self, settings: Settings, builder: Builder = load_predictor) -> None:
         self.settings, self._builder = settings, builder
+        # Set by create_app before loading starts: the metrics that hear about every batch.
+        self.batch_observer: BatchObserver | None = None
         # Written by the loader thread, read by requests: every key exists from the start and
         # each value is replaced whole (frozen), so readers never see a half-updated status.
         self._status = {t: ModelStatus(t, "pending") for t in settings.tasks}
@@ -117,7 +120,8 @@ class Registry:
         self._status[task] = ModelStatus(task, "loading")
         started = time.monotonic()
         try:
-            predictor = self._builder(task, self.settings)
+            batching = Batching(self.settings.batch_limits(), self.batch_observer)
+            predictor = self._builder(task, self.settings, batching)
             if self.settings.warm_up:
                 predictor.warm_up()
         except FileNotFoundError as exc:

@@ -21,7 +21,9 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from app.artifacts import Task
+from app.batching import Batching
 from app.config import Settings
+from app.generation import Sampling, Stream
 from app.main import create_app
 from app.registry import Registry
 from app.tasks.base import ModelInfo, Predictor
@@ -99,7 +101,7 @@ class FakeForecaster:
     info = ModelInfo(name="forecast", version="7", input={"window": 4, "max_horizon": 6})
     window, max_horizon = 4, 6
 
-    def predict(self, series: Sequence[Sequence[float]], horizon: int) -> np.ndarray:
+    async def forecast(self, series: Sequence[Sequence[float]], horizon: int) -> np.ndarray:
         return np.array([[s[-1] + step for step in range(1, horizon + 1)] for s in series])
 
     def warm_up(self) -> None:
@@ -109,7 +111,7 @@ class FakeForecaster:
 class FakeClassifier:
     info = ModelInfo(name="sentiment", version="2", input={"labels": ["negative", "positive"]})
 
-    def predict(self, texts: Sequence[str]) -> list[SentimentPrediction]:
+    async def classify(self, texts: Sequence[str]) -> list[SentimentPrediction]:
         return [
             SentimentPrediction(label="positive" if "good" in t else "negative", score=0.75)
             for t in texts
@@ -125,14 +127,24 @@ class FakeGenerator:
     info = ModelInfo(name="generate", version="1", input={"vocabulary": "abc "})
     vocab_size = 4
 
-    def generate(self, request: GenerateRequest) -> Generation:
-        text = ""
+    def start(self, request: GenerateRequest) -> Stream:
+        """A stream that is already finished: its whole text arrives as one piece."""
+        stream = Stream(
+            np.zeros(1, np.int32), Sampling(request.max_tokens), np.random.default_rng()
+        )
         for step in range(1, request.max_tokens + 1):
-            text += "abc "[(step - 1) % 4]
+            stream.text += "abc "[(step - 1) % 4]
+            stream.tokens = step
             for stop in request.stop:
-                if text.endswith(stop):
-                    return Generation(text[: -len(stop)], "stop", step)
-        return Generation(text, "length", request.max_tokens)
+                if stream.text.endswith(stop):
+                    stream.text, stream.finish_reason = stream.text[: -len(stop)], "stop"
+                    return stream
+        stream.finish_reason = "length"
+        return stream
+
+    async def generate(self, request: GenerateRequest) -> Generation:
+        stream = self.start(request)
+        return Generation(stream.text, stream.finish_reason or "length", stream.tokens)
 
     def warm_up(self) -> None:
         pass
@@ -150,7 +162,7 @@ def fake_registry(
 ) -> Registry:
     """A registry, already loaded, whose predictors are fakes; `missing` tasks fail to load."""
 
-    def build(task: Task, settings: Settings) -> Predictor:
+    def build(task: Task, settings: Settings, batching: Batching) -> Predictor:
         if task in missing:
             raise FileNotFoundError(f"no trained version in {task}/")
         return (predictors or {}).get(task) or FAKES[task]()

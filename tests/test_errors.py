@@ -11,6 +11,7 @@ from conftest import FakeForecaster, assert_error, fake_registry, make_settings
 from fastapi.testclient import TestClient
 
 from app.artifacts import Task
+from app.batching import Batching
 from app.config import Settings
 from app.main import create_app
 from app.registry import Registry
@@ -55,7 +56,7 @@ SERIES = [1.0, 2.0, 3.0, 4.0]
         ("/generate", {"seed": 1.5}, "body.seed"),
         ("/generate", {"stop": "\n"}, "body.stop"),
         ("/generate", {"stop": [""]}, "body.stop[0]"),
-        ("/generate", {"stream": True}, "body.stream"),
+        ("/generate", {"stream": "yes"}, "body.stream"),
     ],
 )
 def test_schema_violations_are_422_naming_the_field(
@@ -169,7 +170,7 @@ def test_a_loading_model_is_503_with_retry_after(tmp_path: Any) -> None:
     settings = make_settings(models_dir=tmp_path)
     release = threading.Event()
 
-    def slow_build(task: Task, settings: Settings) -> Predictor:
+    def slow_build(task: Task, settings: Settings, batching: Batching) -> Predictor:
         release.wait(timeout=10)
         return FakeForecaster()
 
@@ -181,7 +182,7 @@ def test_a_loading_model_is_503_with_retry_after(tmp_path: Any) -> None:
 
 
 class ExplodingForecaster(FakeForecaster):
-    def predict(self, series: Any, horizon: int) -> Any:
+    async def forecast(self, series: Any, horizon: int) -> Any:
         raise RuntimeError("secret detail in /srv/models/forecast/3/model.onnx")
 
 

@@ -13,6 +13,7 @@ from conftest import FAKES, assert_error, make_settings
 from fastapi.testclient import TestClient
 
 from app.artifacts import Task
+from app.batching import Batching
 from app.config import Settings
 from app.main import create_app
 from app.registry import Registry
@@ -48,7 +49,7 @@ def test_ready_is_503_with_each_model_state_and_how_to_fix(
 def test_models_are_loaded_in_the_background_while_health_answers(tmp_path: Path) -> None:
     release = threading.Event()
 
-    def slow_build(task: Task, settings: Settings) -> Predictor:
+    def slow_build(task: Task, settings: Settings, batching: Batching) -> Predictor:
         release.wait(timeout=10)
         return FAKES[task]()
 

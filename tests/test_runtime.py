@@ -15,9 +15,9 @@ from conftest import make_settings
 
 from app.config import PROJECT_ROOT
 from app.registry import Registry
-from app.tasks.forecast import Forecaster
-from app.tasks.generate import GenerateRequest, Generator
-from app.tasks.sentiment import Classifier
+from app.tasks.forecast import ForecastPredictor
+from app.tasks.generate import GeneratePredictor, GenerateRequest, Generator
+from app.tasks.sentiment import SentimentPredictor
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +31,7 @@ def loaded(tiny_models: Path) -> Registry:
 
 
 def test_forecast_reads_the_last_window_and_truncates_the_horizon(loaded: Registry) -> None:
-    model = cast(Forecaster, loaded.get("forecast"))
+    model = cast(ForecastPredictor, loaded.get("forecast"))
     rng = np.random.default_rng(0)
     recent = (
         100 + 10 * np.sin(np.arange(model.window) / 3) + rng.normal(size=model.window)
@@ -46,7 +46,7 @@ def test_forecast_reads_the_last_window_and_truncates_the_horizon(loaded: Regist
 
 
 def test_forecast_is_in_the_units_of_the_series(loaded: Registry) -> None:
-    model = cast(Forecaster, loaded.get("forecast"))
+    model = cast(ForecastPredictor, loaded.get("forecast"))
     base = np.sin(np.arange(model.window) / 4)
     small, shifted = model.predict([base.tolist(), (base * 1000 + 5e4).tolist()], 4)
     # Per-window scaling: the same shape at another level and scale gives the same forecast.
@@ -56,7 +56,7 @@ def test_forecast_is_in_the_units_of_the_series(loaded: Registry) -> None:
 
 
 def test_sentiment_labels_in_order(loaded: Registry) -> None:
-    model = cast(Classifier, loaded.get("sentiment"))
+    model = cast(SentimentPredictor, loaded.get("sentiment"))
     texts = ["a great wonderful film!", "awful, boring, a waste", "<br />?", "héllo wörld"]
     batch = model.predict(texts)
     assert [p.model_dump() for p in batch] == [model.predict([t])[0].model_dump() for t in texts]
@@ -64,7 +64,8 @@ def test_sentiment_labels_in_order(loaded: Registry) -> None:
 
 
 def generate(model: Generator, **fields: object) -> tuple[str, str, int]:
-    return tuple(model.generate(GenerateRequest.model_validate(fields)))  # type: ignore[return-value]
+    request = GenerateRequest.model_validate(fields)
+    return tuple(cast(GeneratePredictor, model).complete(request))  # type: ignore[return-value]
 
 
 def test_generation_is_reproducible_also_concurrently(loaded: Registry) -> None:
@@ -110,8 +111,8 @@ def test_tensorflow_runtime_agrees_with_onnx(tiny_models: Path, loaded: Registry
     keras_registry = Registry(make_settings(models_dir=tiny_models, runtime="tensorflow"))
     keras_registry.load_all()
     assert keras_registry.ready, [s.reason for s in keras_registry.statuses()]
-    onnx_model = cast(Forecaster, loaded.get("forecast"))
-    keras_model = cast(Forecaster, keras_registry.get("forecast"))
+    onnx_model = cast(ForecastPredictor, loaded.get("forecast"))
+    keras_model = cast(ForecastPredictor, keras_registry.get("forecast"))
     assert keras_model.info.runtime == "tensorflow"
     series = [[float(np.sin(i / 5)) for i in range(onnx_model.window)]]
     np.testing.assert_allclose(
@@ -122,9 +123,11 @@ def test_tensorflow_runtime_agrees_with_onnx(tiny_models: Path, loaded: Registry
     assert generate(cast(Generator, keras_registry.get("generate")), **request) == onnx_text
     texts = ["great film", "awful film"]
     keras_scores = [
-        p.score for p in cast(Classifier, keras_registry.get("sentiment")).predict(texts)
+        p.score for p in cast(SentimentPredictor, keras_registry.get("sentiment")).predict(texts)
     ]
-    onnx_scores = [p.score for p in cast(Classifier, loaded.get("sentiment")).predict(texts)]
+    onnx_scores = [
+        p.score for p in cast(SentimentPredictor, loaded.get("sentiment")).predict(texts)
+    ]
     np.testing.assert_allclose(keras_scores, onnx_scores, atol=1e-4)
 
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from starlette.concurrency import run_in_threadpool
 
 from app.deps import ForecasterDep, SettingsDep
 from app.errors import ERROR_RESPONSES
@@ -22,7 +21,7 @@ async def forecast(
 ) -> ForecastResponse:
     """The next `horizon` values of one series, in its units."""
     check_limits([body.series], body.horizon, model, settings, batch=False)
-    values = await run_in_threadpool(model.predict, [body.series], body.horizon)
+    values = await model.forecast([body.series], body.horizon)
     return ForecastResponse(forecast=values[0].tolist(), model=model.info.ref)
 
 
@@ -32,5 +31,5 @@ async def forecast_batch(
 ) -> BatchForecastResponse:
     """The next `horizon` values of each of several series, in one model call."""
     check_limits(body.series, body.horizon, model, settings, batch=True)
-    values = await run_in_threadpool(model.predict, body.series, body.horizon)
+    values = await model.forecast(body.series, body.horizon)
     return BatchForecastResponse(forecasts=values.tolist(), model=model.info.ref)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from starlette.concurrency import run_in_threadpool
 
 from app.deps import ClassifierDep, SettingsDep
 from app.errors import ERROR_RESPONSES
@@ -16,5 +15,5 @@ async def sentiment(
 ) -> SentimentResponse:
     """The label of each text and the probability of that label, in input order."""
     check_limits(body, settings)
-    predictions = await run_in_threadpool(model.predict, body.all_texts)
+    predictions = await model.classify(body.all_texts)
     return SentimentResponse(predictions=predictions, model=model.info.ref)

@@ -7,6 +7,7 @@ fewer gets the first `horizon` of them.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from pydantic_core import PydanticCustomError
 
 from app.artifacts import ForecastPreprocessing, Metadata
+from app.batching import Batching
 from app.config import Settings
 from app.errors import ErrorDetail, InvalidRequest
 from app.preprocessing import denormalise, normalise_windows
@@ -69,7 +71,7 @@ class Forecaster(Protocol):
     @property
     def max_horizon(self) -> int: ...
 
-    def predict(self, series: Sequence[Sequence[float]], horizon: int) -> np.ndarray:
+    async def forecast(self, series: Sequence[Sequence[float]], horizon: int) -> np.ndarray:
         """[len(series), horizon] forecasts, in the units of each series."""
         ...
 
@@ -105,13 +107,25 @@ def check_limits(
         raise InvalidRequest(problems)
 
 
+Job = tuple[Sequence[Sequence[float]], int]  # one request: its series and horizon
+
+
 class ForecastPredictor:
-    def __init__(self, runtime: Runtime, spec: ForecastPreprocessing, info: ModelInfo) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        spec: ForecastPreprocessing,
+        info: ModelInfo,
+        batching: Batching | None = None,
+    ) -> None:
         self.runtime, self.spec, self.info = runtime, spec, info
         self.window, self.max_horizon = spec.window, spec.horizon
+        self._batcher = (batching or Batching()).batcher("forecast", self.predict_jobs)
 
     @classmethod
-    def from_artifact(cls, version_dir: Path, metadata: Metadata, runtime: Runtime) -> Self:
+    def from_artifact(
+        cls, version_dir: Path, metadata: Metadata, runtime: Runtime, batching: Batching
+    ) -> Self:
         spec = metadata.preprocessing
         if not isinstance(spec, ForecastPreprocessing):
             raise ValueError(f"metadata describes a {spec.kind} model, not a forecaster")
@@ -123,13 +137,25 @@ class ForecastPredictor:
             max_horizon=spec.horizon,
             season=spec.season,
         )
-        return cls(runtime, spec, info)
+        return cls(runtime, spec, info, batching)
+
+    async def forecast(self, series: Sequence[Sequence[float]], horizon: int) -> np.ndarray:
+        """Queued with concurrent requests and run with them in one model call."""
+        return await self._batcher.submit((series, horizon), rows=len(series))
 
     def predict(self, series: Sequence[Sequence[float]], horizon: int) -> np.ndarray:
         windows = np.array([values[-self.window :] for values in series], dtype=np.float64)
         inputs, mean, scale = normalise_windows(windows, self.spec)
         outputs = self.runtime.run({"window": inputs})[0]
         return denormalise(outputs[:, :horizon], mean, scale)
+
+    def predict_jobs(self, jobs: Sequence[Job]) -> list[np.ndarray]:
+        """Several requests in one model call; each row is scaled on its own, so a request's
+        forecast does not depend on what it was batched with."""
+        full = self.predict([values for series, _ in jobs for values in series], self.max_horizon)
+        bounds = np.cumsum([0] + [len(series) for series, _ in jobs])
+        spans = itertools.pairwise(bounds)
+        return [full[a:b, :h] for (a, b), (_, h) in zip(spans, jobs, strict=True)]
 
     def warm_up(self) -> None:
         self.predict([[0.0] * self.window], 1)

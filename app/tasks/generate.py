@@ -15,11 +15,12 @@ from pydantic import BaseModel, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from app.artifacts import GeneratePreprocessing, Metadata
+from app.batching import Batching
 from app.config import Settings
 from app.errors import ErrorDetail, InvalidRequest
+from app.generation import Engine, Sampling, Stream, generate_now, pieces
 from app.preprocessing import char_index, encode_chars
 from app.runtime import Runtime, check_inputs
-from app.sampling import next_token
 from app.tasks.base import ModelInfo, ModelRef, StrictRequest
 
 MIN_TEMPERATURE = 0.01  # below this, logits / temperature overflows; use 0 for greedy
@@ -51,6 +52,10 @@ class GenerateRequest(StrictRequest):
         description="end at the first of these; it is not returned",
         examples=[["\n\n"]],
     )
+    stream: bool = Field(
+        default=False,
+        description="answer with server-sent events: `token` events, then one `done` event",
+    )
 
     @field_validator("temperature")
     @classmethod
@@ -81,7 +86,9 @@ class Generator(Protocol):
     @property
     def vocab_size(self) -> int: ...
 
-    def generate(self, request: GenerateRequest) -> Generation: ...
+    def start(self, request: GenerateRequest) -> Stream: ...
+
+    async def generate(self, request: GenerateRequest) -> Generation: ...
 
     def warm_up(self) -> None: ...
 
@@ -108,14 +115,23 @@ def check_limits(request: GenerateRequest, model: Generator, settings: Settings)
 
 
 class GeneratePredictor:
-    def __init__(self, runtime: Runtime, spec: GeneratePreprocessing, info: ModelInfo) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        spec: GeneratePreprocessing,
+        info: ModelInfo,
+        batching: Batching | None = None,
+    ) -> None:
         self.runtime, self.spec, self.info = runtime, spec, info
         self.index = char_index(spec)
         self.vocab_size = len(spec.vocabulary)
-        self.state_names = [f"state_{k}" for k in range(spec.state_count)]
+        batching = batching or Batching()
+        self.engine = Engine(runtime, spec, batching.limits.max_streams, batching.observer)
 
     @classmethod
-    def from_artifact(cls, version_dir: Path, metadata: Metadata, runtime: Runtime) -> Self:
+    def from_artifact(
+        cls, version_dir: Path, metadata: Metadata, runtime: Runtime, batching: Batching
+    ) -> Self:
         spec = metadata.preprocessing
         if not isinstance(spec, GeneratePreprocessing):
             raise ValueError(f"metadata describes a {spec.kind} model, not a generator")
@@ -129,7 +145,7 @@ class GeneratePredictor:
             layers=spec.layers,
             units=spec.units,
         )
-        return cls(runtime, spec, info)
+        return cls(runtime, spec, info, batching)
 
     def _prompt_ids(self, prompt: str) -> np.ndarray:
         ids = encode_chars(prompt, self.index)
@@ -138,25 +154,33 @@ class GeneratePredictor:
         # A start text the model does not know either: begin from its first character.
         return ids if ids.size else np.zeros(1, dtype=np.int32)
 
-    def generate(self, request: GenerateRequest) -> Generation:
-        # A generator per request: concurrent requests never share random state.
-        rng = np.random.default_rng(request.seed)
-        states = [np.zeros((1, self.spec.units), np.float32) for _ in self.state_names]
-        feed, text = self._prompt_ids(request.prompt)[None, :], ""
-        for step in range(1, request.max_tokens + 1):
-            logits, *states = self.runtime.run(
-                {"char_ids": feed, **dict(zip(self.state_names, states, strict=True))}
-            )
-            token = next_token(
-                logits[0, -1], rng, request.temperature, request.top_k, request.top_p
-            )
-            text += self.spec.vocabulary[token]
-            # One character per step, so a stop sequence can only just have been completed.
-            ended = [s for s in request.stop if text.endswith(s)]
-            if ended:
-                return Generation(text[: -max(map(len, ended))], "stop", step)
-            feed = np.array([[token]], dtype=np.int32)
-        return Generation(text, "length", request.max_tokens)
+    def _stream(self, request: GenerateRequest) -> Stream:
+        sampling = Sampling(
+            request.max_tokens,
+            request.temperature,
+            request.top_k,
+            request.top_p,
+            request.seed,
+            tuple(request.stop),
+        )
+        ids = self._prompt_ids(request.prompt)
+        return Stream(ids, sampling, np.random.default_rng(request.seed))
+
+    def start(self, request: GenerateRequest) -> Stream:
+        """Join the engine's batch; read the text with app.generation.pieces(stream)."""
+        stream = self._stream(request)
+        return self.engine.start(stream)
+
+    async def generate(self, request: GenerateRequest) -> Generation:
+        stream = self.start(request)
+        async for _ in pieces(stream):
+            pass
+        return Generation(stream.text, stream.finish_reason or "length", stream.tokens)
+
+    def complete(self, request: GenerateRequest) -> Generation:
+        """The same generation, alone and in the calling thread (warm-up, scripts, tests)."""
+        stream = generate_now(self.runtime, self.spec, self._stream(request))
+        return Generation(stream.text, stream.finish_reason or "length", stream.tokens)
 
     def warm_up(self) -> None:
-        self.generate(GenerateRequest(prompt=self.spec.vocabulary[:2], max_tokens=2, seed=0))
+        self.complete(GenerateRequest(prompt=self.spec.vocabulary[:2], max_tokens=2, seed=0))

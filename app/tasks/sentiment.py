@@ -6,6 +6,7 @@ model, exactly as in training. Only the last `max_length` tokens of a long text 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Protocol, Self
@@ -15,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from app.artifacts import Metadata, SentimentPreprocessing, read_vocab
+from app.batching import Batching
 from app.config import Settings
 from app.errors import ErrorDetail, InvalidRequest
 from app.preprocessing import encode_texts, vocab_index
@@ -64,7 +66,7 @@ class Classifier(Protocol):
     @property
     def info(self) -> ModelInfo: ...
 
-    def predict(self, texts: Sequence[str]) -> list[SentimentPrediction]: ...
+    async def classify(self, texts: Sequence[str]) -> list[SentimentPrediction]: ...
 
     def warm_up(self) -> None: ...
 
@@ -85,13 +87,21 @@ def check_limits(request: SentimentRequest, settings: Settings) -> None:
 
 class SentimentPredictor:
     def __init__(
-        self, runtime: Runtime, spec: SentimentPreprocessing, vocabulary: list[str], info: ModelInfo
+        self,
+        runtime: Runtime,
+        spec: SentimentPreprocessing,
+        vocabulary: list[str],
+        info: ModelInfo,
+        batching: Batching | None = None,
     ) -> None:
         self.runtime, self.spec, self.info = runtime, spec, info
         self.index = vocab_index(vocabulary, spec)
+        self._batcher = (batching or Batching()).batcher("sentiment", self.predict_jobs)
 
     @classmethod
-    def from_artifact(cls, version_dir: Path, metadata: Metadata, runtime: Runtime) -> Self:
+    def from_artifact(
+        cls, version_dir: Path, metadata: Metadata, runtime: Runtime, batching: Batching
+    ) -> Self:
         spec = metadata.preprocessing
         if not isinstance(spec, SentimentPreprocessing):
             raise ValueError(f"metadata describes a {spec.kind} model, not a classifier")
@@ -104,7 +114,16 @@ class SentimentPredictor:
             labels=list(spec.labels),
             vocabulary_size=len(vocabulary),
         )
-        return cls(runtime, spec, vocabulary, info)
+        return cls(runtime, spec, vocabulary, info, batching)
+
+    async def classify(self, texts: Sequence[str]) -> list[SentimentPrediction]:
+        """Queued with concurrent requests; tokenising happens in the batch thread too."""
+        return await self._batcher.submit(texts, rows=len(texts))
+
+    def predict_jobs(self, jobs: Sequence[Sequence[str]]) -> list[list[SentimentPrediction]]:
+        predictions = self.predict([text for texts in jobs for text in texts])
+        bounds = np.cumsum([0] + [len(texts) for texts in jobs])
+        return [predictions[a:b] for a, b in itertools.pairwise(bounds)]
 
     def predict(self, texts: Sequence[str]) -> list[SentimentPrediction]:
         ids = encode_texts(texts, self.index, self.spec)
