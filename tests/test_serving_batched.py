@@ -1,0 +1,146 @@
+"""On the tiny trained models: a request's result is the same alone or batched, and streaming
+generation (batched across streams) gives exactly the text of a lone, non-streamed request."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import pytest
+from conftest import make_settings
+from fastapi.testclient import TestClient
+
+from app.batching import Overloaded
+from app.generation import pieces
+from app.main import create_app
+from app.registry import Registry
+from app.tasks.forecast import ForecastPredictor
+from app.tasks.generate import GeneratePredictor, GenerateRequest
+from app.tasks.sentiment import SentimentPredictor
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def registry(tiny_models: Path) -> Registry:
+    registry = Registry(make_settings(models_dir=tiny_models, max_streams=6))
+    registry.load_all()
+    assert registry.ready, [s.reason for s in registry.statuses()]
+    return registry
+
+
+def test_forecasts_do_not_depend_on_the_batch(registry: Registry) -> None:
+    model = cast(ForecastPredictor, registry.get("forecast"))
+    rng = np.random.default_rng(1)
+    jobs = [
+        ([list(rng.normal(size=model.window) * 10**k) for _ in range(1 + k % 3)], 1 + k)
+        for k in range(6)
+    ]
+
+    async def concurrently() -> list[np.ndarray]:
+        return await asyncio.gather(*(model.forecast(series, h) for series, h in jobs))
+
+    together = asyncio.run(concurrently())
+    for (series, horizon), batched in zip(jobs, together, strict=True):
+        alone = model.predict(series, horizon)
+        assert batched.shape == (len(series), horizon)
+        np.testing.assert_array_equal(batched, alone)
+
+
+def test_sentiment_does_not_depend_on_the_batch(registry: Registry) -> None:
+    model = cast(SentimentPredictor, registry.get("sentiment"))
+    jobs = [["a great film"], ["dull", "superb and moving!"], ["plot plot plot"] * 3]
+
+    async def concurrently() -> list[Any]:
+        return await asyncio.gather(*(model.classify(texts) for texts in jobs))
+
+    for texts, batched in zip(jobs, asyncio.run(concurrently()), strict=True):
+        assert batched == model.predict(texts)
+
+
+REQUESTS = [
+    {"prompt": "ROMEO:", "max_tokens": 40, "temperature": 0.9, "seed": 1},
+    {"prompt": "O", "max_tokens": 25, "temperature": 0, "seed": None},
+    {"prompt": "JULIET:\nO Romeo", "max_tokens": 60, "top_k": 5, "seed": 2},
+    {"prompt": "", "max_tokens": 33, "top_p": 0.8, "seed": 3, "stop": ["\n\n", "eo"]},
+]
+
+
+def test_concurrent_streams_generate_what_each_would_alone(registry: Registry) -> None:
+    model = cast(GeneratePredictor, registry.get("generate"))
+    requests = [GenerateRequest.model_validate(r) for r in REQUESTS]
+
+    async def concurrently() -> list[Any]:
+        return await asyncio.gather(*(model.generate(r) for r in requests))
+
+    for request, together in zip(requests, asyncio.run(concurrently()), strict=True):
+        assert together == model.complete(request)
+
+
+def test_too_many_streams_are_refused(registry: Registry) -> None:
+    model = cast(GeneratePredictor, registry.get("generate"))
+    request = GenerateRequest(prompt="R", max_tokens=1000, seed=0)
+
+    async def scenario() -> None:
+        streams = [model.start(request) for _ in range(6)]
+        with pytest.raises(Overloaded):
+            model.start(request)
+        for stream in streams:  # clients going away free their places
+            stream.cancelled = True
+        await asyncio.sleep(0.2)
+        model.start(GenerateRequest(prompt="R", max_tokens=1, seed=0))
+
+    asyncio.run(scenario())
+
+
+def test_a_consumer_that_stops_reading_cancels_its_stream(registry: Registry) -> None:
+    model = cast(GeneratePredictor, registry.get("generate"))
+
+    async def scenario() -> int:
+        stream = model.start(GenerateRequest(prompt="R", max_tokens=1000, seed=0))
+        reader = pieces(stream)
+        await reader.__anext__()
+        await reader.aclose()  # what Starlette does when the client disconnects
+        assert stream.cancelled
+        await asyncio.sleep(0.1)
+        return stream.tokens
+
+    assert asyncio.run(scenario()) < 1000
+
+
+def sse_events(lines: Iterator[str]) -> list[tuple[str, dict[str, Any]]]:
+    events, name = [], ""
+    for line in lines:
+        if line.startswith("event: "):
+            name = line.removeprefix("event: ")
+        elif line.startswith("data: "):
+            events.append((name, json.loads(line.removeprefix("data: "))))
+    return events
+
+
+@pytest.mark.parametrize("request_body", REQUESTS)
+def test_streamed_text_equals_the_plain_answer(
+    tiny_models: Path, request_body: dict[str, Any]
+) -> None:
+    settings = make_settings(models_dir=tiny_models)
+    with TestClient(create_app(settings)) as client:
+        deadline = time.monotonic() + 30
+        while client.get("/ready").status_code != 200:
+            assert time.monotonic() < deadline, client.get("/ready").text
+            time.sleep(0.05)
+        plain = client.post("/generate", json=request_body).json()
+        body = {**request_body, "stream": True}
+        with client.stream("POST", "/generate", json=body) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            events = sse_events(response.iter_lines())
+    *tokens, (last, done) = events
+    assert {name for name, _ in tokens} <= {"token"} and last == "done"
+    assert "".join(data["text"] for _, data in tokens) == plain["text"]
+    assert done == {k: plain[k] for k in ("finish_reason", "tokens", "model")}
+    for stop in request_body.get("stop", []):
+        assert all(stop not in data["text"] for _, data in tokens)
