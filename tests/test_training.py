@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -144,3 +145,59 @@ def test_bad_data_file_exits_with_a_message(
     assert code == 2
     assert "label 'maybe'" in capsys.readouterr().err
     assert list_versions(tmp_path / "sentiment") == []
+
+
+def _tiny_models() -> list[tuple[str, Any, tuple[Any, ...], list[np.ndarray]]]:
+    """(task, freshly built in-memory model, ONNX signature, example inputs) per task."""
+    import tensorflow as tf
+
+    from training import forecast, generate, sentiment
+
+    rng = np.random.default_rng(0)
+    fc = forecast.ForecastConfig(window=48, units=4, layers=1)
+    se = sentiment.SentimentConfig(vocab_size=50, max_length=12, embedding_dim=4, units=4)
+    ge = generate.GenerateConfig(units=4, layers=2, embedding_dim=3, cell="lstm")
+    _, step = generate.build(ge, vocab_size=7)
+    states = [rng.normal(size=(2, 4)).astype(np.float32) for _ in range(4)]
+    return [
+        (
+            "forecast",
+            forecast.build(fc, season=24),
+            (tf.TensorSpec((None, 48), tf.float32, name="window"),),
+            [rng.normal(size=(3, 48)).astype(np.float32)],
+        ),
+        (
+            "sentiment",
+            sentiment.build(se),
+            (tf.TensorSpec((None, 12), tf.int32, name="token_ids"),),
+            [rng.integers(0, 52, size=(3, 12)).astype(np.int32)],
+        ),
+        (
+            "generate",
+            step,
+            (
+                tf.TensorSpec((None, None), tf.int32, name="char_ids"),
+                *(tf.TensorSpec((None, 4), tf.float32, name=f"state_{k}") for k in range(4)),
+            ),
+            [rng.integers(0, 7, size=(2, 5)).astype(np.int32), *states],
+        ),
+    ]
+
+
+@pytest.mark.parametrize("case", range(3), ids=["forecast", "sentiment", "generate"])
+def test_saved_model_predicts_what_the_in_memory_model_did(case: int, tmp_path: Path) -> None:
+    from training.export import save_keras_and_onnx
+
+    _, model, signature, inputs = _tiny_models()[case]
+    expected = model(inputs if len(inputs) > 1 else inputs[0])
+    expected = [np.asarray(e) for e in (expected if isinstance(expected, list) else [expected])]
+    save_keras_and_onnx(model, signature, tmp_path)
+
+    reloaded = load_keras(tmp_path / KERAS_FILE)(inputs if len(inputs) > 1 else inputs[0])
+    reloaded = reloaded if isinstance(reloaded, list) else [reloaded]
+    for want, got in zip(expected, reloaded, strict=True):
+        np.testing.assert_array_equal(np.asarray(got), want)  # exactly: same weights, same graph
+    session = ort.InferenceSession(str(tmp_path / ONNX_FILE))
+    feed = {spec.name: x for spec, x in zip(signature, inputs, strict=True)}
+    for want, got in zip(expected, session.run(None, feed), strict=True):
+        np.testing.assert_allclose(got, want, atol=1e-4)

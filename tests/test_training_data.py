@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.data.files import M4_HOURLY_TRAIN, DataError, locate
+from app.artifacts import sha256_file
+from training.data.files import M4_HOURLY_TRAIN, DataError, PublicFile, locate
 from training.data.series import load_m4_hourly, load_series_csv
 from training.data.text import load_corpus, load_imdb, load_sentiment_csv, read_labelled_csv
 
@@ -152,3 +153,22 @@ def test_bad_corpus(tmp_path: Path, payload: bytes, message: str) -> None:
     path.write_bytes(payload)
     with pytest.raises(DataError, match=message):
         load_corpus(tmp_path, path)
+
+
+def test_a_failed_download_is_clear_and_leaves_nothing(tmp_path: Path) -> None:
+    """No network in tests: an unreachable source (a missing local file URL) stands in for it."""
+    missing = PublicFile("x/data.csv", (tmp_path / "nowhere.csv").as_uri(), "0" * 64)
+    with pytest.raises(DataError, match="could not download") as info:
+        locate(missing, tmp_path / "data", download=True)
+    assert str(tmp_path / "data" / "x" / "data.csv") in str(info.value)
+    assert list((tmp_path / "data" / "x").iterdir()) == []
+
+
+def test_a_download_with_the_wrong_checksum_is_not_kept(tmp_path: Path) -> None:
+    source = write(tmp_path / "source.csv", "1\n2\n")
+    wrong = PublicFile("x/data.csv", source.as_uri(), "0" * 64)
+    with pytest.raises(DataError, match="expected 0000"):
+        locate(wrong, tmp_path / "data", download=True)
+    assert list((tmp_path / "data" / "x").iterdir()) == []
+    right = PublicFile("x/data.csv", source.as_uri(), sha256_file(source))
+    assert locate(right, tmp_path / "data", download=True).read_text() == "1\n2\n"

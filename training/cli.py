@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 HEADLINE = {
-    "forecast": ("smape", "mase", "naive_mase"),
+    "forecast": ("smape", "mase", "naive_mase", "mse_scaled"),
     "sentiment": ("accuracy", "f1", "roc_auc"),
     "generate": ("nats_per_char", "perplexity"),
 }

@@ -133,13 +133,17 @@ def evaluate(
     naive = seasonal_naive(inputs, config.horizon, data.season)
     # MASE's scale: the in-sample seasonal naive error of everything before the test part.
     histories = [data.series[i][: data.val_end[i]] for i, _ in where]
-    metrics = {
-        "smape": smape(targets, predictions),
-        "mase": mase(targets, predictions, histories, data.season),
-        "naive_smape": smape(targets, naive),
-        "naive_mase": mase(targets, naive, histories, data.season),
-        "test_windows": float(len(targets)),
-    }
+    # Errors in units of each series' training standard deviation: the ETTh1 papers' MSE / MAE.
+    train_std = np.array([data.series[i][: data.train_end[i]].std() or 1.0 for i, _ in where])
+    metrics = {"test_windows": float(len(targets))}
+    for prefix, forecast in (("", predictions), ("naive_", naive)):
+        scaled_error = (targets - forecast) / train_std[:, None]
+        metrics |= {
+            f"{prefix}smape": smape(targets, forecast),
+            f"{prefix}mase": mase(targets, forecast, histories, data.season),
+            f"{prefix}mse_scaled": float(np.mean(scaled_error**2)),
+            f"{prefix}mae_scaled": float(np.mean(np.abs(scaled_error))),
+        }
     return metrics, inputs, targets, predictions
 
 
