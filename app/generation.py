@@ -10,10 +10,9 @@ produces the same text however many others run beside it.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -25,6 +24,8 @@ from app.runtime import Runtime
 from app.sampling import next_token
 
 FinishReason = Literal["length", "stop"]
+# What the engine thread hands a stream after each step: new text, finish reason, failure.
+Update = tuple[str, "FinishReason | None", "Exception | None"]
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,9 @@ class Stream:
     states: list[np.ndarray] | None = None  # [1, units] each; None until the prompt has run
     last_id: int = 0
     emitted: int = 0  # characters of `text` already handed to the client
-    updates: asyncio.Queue[None] = field(default_factory=asyncio.Queue)
+    # Written by the engine thread through `loop`; read by the request's coroutine.
+    updates: asyncio.Queue[Update] = field(default_factory=asyncio.Queue)
+    loop: asyncio.AbstractEventLoop | None = None
 
     def pending_text(self) -> str:
         """New text that is safe to show: a possible start of a stop sequence is held back."""
@@ -128,7 +131,11 @@ def generate_now(runtime: Runtime, spec: GeneratePreprocessing, stream: Stream) 
 
 
 class Engine:
-    """Runs every active stream of one model in a loop on a dedicated thread."""
+    """Steps every active stream of one model, back to back, on a dedicated thread.
+
+    The thread never waits for the event loop: after each step it hands each stream's new text
+    to the stream's event loop in one call, and carries on with the next step.
+    """
 
     def __init__(
         self,
@@ -139,64 +146,77 @@ class Engine:
     ) -> None:
         self.runtime, self.spec, self.max_streams = runtime, spec, max_streams
         self._observer = observer
-        self._waiting: deque[tuple[Stream, float]] = deque()
-        self._active: list[Stream] = []
-        self._wake = asyncio.Event()
-        self._worker: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generate")
+        self._changed = threading.Condition()
+        self._waiting: list[tuple[Stream, float]] = []
+        self._open = 0  # streams started and not yet finished or dropped
+        self._thread: threading.Thread | None = None
 
     def start(self, stream: Stream) -> Stream:
-        if len(self._active) + len(self._waiting) >= self.max_streams:
-            raise Overloaded("generate")
-        loop = asyncio.get_running_loop()
-        if self._worker is None or self._worker.done() or self._loop is not loop:
-            self._wake, self._loop = asyncio.Event(), loop
-            self._worker = loop.create_task(self._serve(), name="generate-engine")
-        self._waiting.append((stream, time.perf_counter()))
-        self._wake.set()
+        stream.loop = asyncio.get_running_loop()
+        with self._changed:
+            if self._open >= self.max_streams:
+                raise Overloaded("generate")
+            self._open += 1
+            self._waiting.append((stream, time.perf_counter()))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="generate", daemon=True)
+                self._thread.start()
+            self._changed.notify()
         return stream
 
-    async def _serve(self) -> None:
-        loop = asyncio.get_running_loop()
+    def _run(self) -> None:
+        active: list[Stream] = []
         while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._waiting or self._active:
-                now = time.perf_counter()
-                waited = max((now - t for _, t in self._waiting), default=0.0)
-                self._active += [stream for stream, _ in self._waiting]
+            with self._changed:
+                while not self._waiting and not active:
+                    self._changed.wait()
+                waited = max((time.perf_counter() - t for _, t in self._waiting), default=0.0)
+                active += [stream for stream, _ in self._waiting]
                 self._waiting.clear()
-                self._active = [s for s in self._active if not s.cancelled]
-                if not self._active:
-                    break
-                tokens = await loop.run_in_executor(
-                    self._executor, advance, self.runtime, self.spec, self._active
-                )
-                for stream, token in zip(self._active, tokens, strict=True):
-                    record(stream, token, self.spec)
+            dropped = [s for s in active if s.cancelled]
+            active = [s for s in active if not s.cancelled]
+            if active:
+                started = time.perf_counter()
+                self._step(active)
                 if self._observer is not None:
-                    compute = time.perf_counter() - now
-                    self._observer.observe_batch("generate", len(self._active), waited, compute)
-                for stream in self._active:
-                    stream.updates.put_nowait(None)
-                self._active = [s for s in self._active if s.finish_reason is None]
+                    compute = time.perf_counter() - started
+                    self._observer.observe_batch("generate", len(active), waited, compute)
+            done = [s for s in active if s.finish_reason is not None]
+            active = [s for s in active if s.finish_reason is None]
+            with self._changed:
+                self._open -= len(dropped) + len(done)
 
-    def close(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+    def _step(self, streams: list[Stream]) -> None:
+        try:
+            tokens = advance(self.runtime, self.spec, streams)
+        except Exception as exc:  # a failed model call ends these streams, not the engine
+            for stream in streams:
+                stream.cancelled = True  # dropped at the next step
+                _deliver(stream, ("", None, exc))
+            return
+        for stream, token in zip(streams, tokens, strict=True):
+            record(stream, token, self.spec)
+            _deliver(stream, (stream.pending_text(), stream.finish_reason, None))
+
+
+def _deliver(stream: Stream, update: Update) -> None:
+    assert stream.loop is not None
+    try:
+        stream.loop.call_soon_threadsafe(stream.updates.put_nowait, update)
+    except RuntimeError:  # the client's event loop has closed: nobody is listening
+        stream.cancelled = True
 
 
 async def pieces(stream: Stream) -> AsyncIterator[str]:
     """The stream's text as it is made; marks the stream cancelled if the consumer stops."""
+    finished = False
     try:
-        while stream.finish_reason is None:
-            await stream.updates.get()
-            piece = stream.pending_text()
+        while not finished:
+            piece, finish_reason, error = await stream.updates.get()
+            if error is not None:
+                raise error
+            finished = finish_reason is not None
             if piece:
                 yield piece
-        if tail := stream.pending_text():
-            yield tail
     finally:
-        stream.cancelled = stream.finish_reason is None
+        stream.cancelled = not finished
