@@ -132,6 +132,11 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
         message = f"no resource at {request.url.path}"
     elif exc.status_code == 405:
         message = f"method {request.method} is not allowed on {request.url.path}"
+    elif exc.status_code == 400:
+        # FastAPI's own body parser failed before JSON syntax was even checked: bytes that are
+        # not UTF-8, or nesting too deep to parse.
+        detail = ErrorDetail(field="body", message="not UTF-8, or nested too deeply to parse")
+        return error_response(400, "request body is not valid JSON", "invalid_json", [detail])
     return error_response(exc.status_code, message, headers=exc.headers)
 
 

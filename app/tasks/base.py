@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+import re
+from typing import Annotated, Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from app.artifacts import Metadata
+
+# C0 and C1 control characters other than tab, newline and carriage return: no review or prompt
+# has them, and they make log lines and terminals misbehave.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _no_control_characters(text: str) -> str:
+    if match := _CONTROL.search(text):
+        raise PydanticCustomError(
+            "control_character",
+            "control character {char} at position {position} is not allowed",
+            {"char": repr(match.group()), "position": match.start()},
+        )
+    return text
+
+
+PlainText = Annotated[str, AfterValidator(_no_control_characters)]
 
 
 class StrictRequest(BaseModel):

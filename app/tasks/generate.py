@@ -21,13 +21,13 @@ from app.errors import ErrorDetail, InvalidRequest
 from app.generation import Engine, Sampling, Stream, generate_now, pieces
 from app.preprocessing import char_index, encode_chars
 from app.runtime import Runtime, check_inputs
-from app.tasks.base import ModelInfo, ModelRef, StrictRequest
+from app.tasks.base import ModelInfo, ModelRef, PlainText, StrictRequest
 
 MIN_TEMPERATURE = 0.01  # below this, logits / temperature overflows; use 0 for greedy
 
 
 class GenerateRequest(StrictRequest):
-    prompt: str = Field(
+    prompt: PlainText = Field(
         default="",
         description="text to continue; characters the model never saw are skipped",
         examples=["ROMEO:\n"],
@@ -47,7 +47,7 @@ class GenerateRequest(StrictRequest):
     seed: int | None = Field(
         default=None, ge=0, le=2**64 - 1, description="same seed, same text", examples=[42]
     )
-    stop: list[Annotated[str, Field(min_length=1)]] = Field(
+    stop: list[Annotated[PlainText, Field(min_length=1)]] = Field(
         default_factory=list,
         description="end at the first of these; it is not returned",
         examples=[["\n\n"]],

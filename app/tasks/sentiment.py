@@ -21,7 +21,7 @@ from app.config import Settings
 from app.errors import ErrorDetail, InvalidRequest
 from app.preprocessing import encode_texts, vocab_index
 from app.runtime import Runtime, check_inputs
-from app.tasks.base import ModelInfo, ModelRef, StrictRequest
+from app.tasks.base import ModelInfo, ModelRef, PlainText, StrictRequest
 
 
 def _not_blank(text: str) -> str:
@@ -30,7 +30,7 @@ def _not_blank(text: str) -> str:
     return text
 
 
-Text = Annotated[str, AfterValidator(_not_blank)]
+Text = Annotated[PlainText, AfterValidator(_not_blank)]
 
 
 class SentimentRequest(StrictRequest):

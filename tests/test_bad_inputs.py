@@ -1,0 +1,290 @@
+"""The bad-input catalogue: each hostile or broken request gets its documented 4xx in the one
+error shape, and the process keeps serving afterwards."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from conftest import assert_error
+from fastapi.testclient import TestClient
+
+JSON = {"content-type": "application/json"}
+WINDOW = [1.0, 2.0, 3.0, 4.0]  # the fake forecaster's window is 4
+
+
+def nested(depth: int) -> bytes:
+    return b'{"series": ' + b"[" * depth + b"]" * depth + b"}"
+
+
+# (name, path, raw body, content type, status, error type, field or None)
+CATALOGUE: list[tuple[str, str, bytes, str, int, str, str | None]] = [
+    (
+        "malformed JSON",
+        "/forecast",
+        b'{"series": [1, 2',
+        "application/json",
+        400,
+        "invalid_json",
+        "body",
+    ),
+    (
+        "wrong content type",
+        "/forecast",
+        json.dumps({"series": WINDOW}).encode(),
+        "text/plain",
+        415,
+        "unsupported_media_type",
+        None,
+    ),
+    (
+        "wrong type",
+        "/forecast",
+        b'{"series": {"a": 1}}',
+        "application/json",
+        422,
+        "validation_error",
+        "body.series",
+    ),
+    (
+        "NaN literal",
+        "/forecast",
+        b'{"series": [1, 2, 3, NaN]}',
+        "application/json",
+        422,
+        "validation_error",
+        "body.series[3]",
+    ),
+    (
+        "Infinity literal",
+        "/forecast",
+        b'{"series": [Infinity, 2, 3, 4]}',
+        "application/json",
+        422,
+        "validation_error",
+        "body.series[0]",
+    ),
+    (
+        "1e999 overflows to inf",
+        "/forecast",
+        b'{"series": [1, 2, 3, 1e999]}',
+        "application/json",
+        422,
+        "validation_error",
+        "body.series[3]",
+    ),
+    (
+        "1e308 is finite but absurd",
+        "/forecast",
+        b'{"series": [1, 2, 3, 1e308]}',
+        "application/json",
+        422,
+        "validation_error",
+        "body.series[3]",
+    ),
+    (
+        "1e308 temperature",
+        "/generate",
+        b'{"temperature": 1e308}',
+        "application/json",
+        422,
+        "validation_error",
+        "body.temperature",
+    ),
+    (
+        "empty text",
+        "/sentiment",
+        b'{"text": ""}',
+        "application/json",
+        422,
+        "validation_error",
+        "body.text",
+    ),
+    (
+        "whitespace text",
+        "/sentiment",
+        b'{"texts": [" \\t\\n "]}',
+        "application/json",
+        422,
+        "validation_error",
+        "body.texts[0]",
+    ),
+    (
+        "invalid UTF-8",
+        "/sentiment",
+        b'{"text": "caf\xe9 \xff\xfe"}',
+        "application/json",
+        400,
+        "invalid_json",
+        "body",
+    ),
+    (
+        "NUL character",
+        "/sentiment",
+        b'{"text": "good\\u0000film"}',
+        "application/json",
+        422,
+        "validation_error",
+        "body.text",
+    ),
+    (
+        "escape sequence in a prompt",
+        "/generate",
+        b'{"prompt": "\\u001b[31mred"}',
+        "application/json",
+        422,
+        "validation_error",
+        "body.prompt",
+    ),
+    (
+        "control character in a stop",
+        "/generate",
+        b'{"stop": ["\\u0007"]}',
+        "application/json",
+        422,
+        "validation_error",
+        "body.stop[0]",
+    ),
+    (
+        "10 MB body",
+        "/sentiment",
+        b'{"text": "' + b"a" * 10_000_000 + b'"}',
+        "application/json",
+        413,
+        "payload_too_large",
+        None,
+    ),
+    (
+        "100,000-value series",
+        "/forecast",
+        json.dumps({"series": [1.5] * 100_000}).encode(),
+        "application/json",
+        422,
+        "validation_error",
+        "body.series",
+    ),
+    (
+        "deeply nested JSON",
+        "/forecast",
+        nested(100_000),
+        "application/json",
+        400,
+        "invalid_json",
+        "body",
+    ),
+    (
+        "unknown field",
+        "/forecast",
+        b'{"series": [1, 2, 3, 4], "horizn": 2}',
+        "application/json",
+        422,
+        "validation_error",
+        "body.horizn",
+    ),
+    (
+        "horizon 0",
+        "/forecast",
+        b'{"series": [1, 2, 3, 4], "horizon": 0}',
+        "application/json",
+        422,
+        "validation_error",
+        "body.horizon",
+    ),
+    (
+        "negative horizon",
+        "/forecast",
+        b'{"series": [1, 2, 3, 4], "horizon": -3}',
+        "application/json",
+        422,
+        "validation_error",
+        "body.horizon",
+    ),
+    (
+        "max_tokens 0",
+        "/generate",
+        b'{"max_tokens": 0}',
+        "application/json",
+        422,
+        "validation_error",
+        "body.max_tokens",
+    ),
+    (
+        "max_tokens 10^9",
+        "/generate",
+        b'{"max_tokens": 1000000000}',
+        "application/json",
+        422,
+        "validation_error",
+        "body.max_tokens",
+    ),
+    (
+        "negative temperature",
+        "/generate",
+        b'{"temperature": -1}',
+        "application/json",
+        422,
+        "validation_error",
+        "body.temperature",
+    ),
+    (
+        "top_p 0",
+        "/generate",
+        b'{"top_p": 0}',
+        "application/json",
+        422,
+        "validation_error",
+        "body.top_p",
+    ),
+    (
+        "top_p above 1",
+        "/generate",
+        b'{"top_p": 1.01}',
+        "application/json",
+        422,
+        "validation_error",
+        "body.top_p",
+    ),
+    (
+        "huge stop list",
+        "/generate",
+        json.dumps({"stop": ["x"] * 10_000}).encode(),
+        "application/json",
+        422,
+        "validation_error",
+        "body.stop",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "content_type", "status", "kind", "field"),
+    [case[1:] for case in CATALOGUE],
+    ids=[case[0] for case in CATALOGUE],
+)
+def test_bad_input_gets_its_4xx_and_the_service_keeps_serving(
+    make_client: Callable[..., TestClient],
+    path: str,
+    body: bytes,
+    content_type: str,
+    status: int,
+    kind: str,
+    field: str | None,
+) -> None:
+    client = make_client()
+    response = client.post(path, content=body, headers={"content-type": content_type})
+    assert_error(response, status, kind, field)
+    assert "Traceback" not in response.text and "/work" not in response.text
+    assert client.get("/health").status_code == 200
+    ok = client.post("/forecast", json={"series": WINDOW, "horizon": 2})
+    assert ok.status_code == 200, ok.text
+
+
+def test_the_catalogue_is_documented() -> None:
+    """Every kind of refusal above appears in the README's error table."""
+    from app.config import PROJECT_ROOT
+
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    kinds: set[Any] = {case[5] for case in CATALOGUE if case[5]}
+    assert all(f"`{kind}`" in readme for kind in kinds), kinds
