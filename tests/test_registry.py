@@ -170,3 +170,33 @@ def test_highest_version_wins_unless_pinned(tiny_models: Path, tmp_path: Path) -
         registry.load_all()
     assert latest.get("forecast").info.version == "2"
     assert pinned.get("forecast").info.version == "1"
+
+
+@pytest.mark.slow
+def test_a_model_with_code_in_it_is_refused_and_its_code_never_runs(
+    tiny_models: Path, tmp_path: Path
+) -> None:
+    """A Lambda layer holds Python bytecode: safe loading refuses the file without running it."""
+    import keras
+
+    for task in ("forecast", "sentiment", "generate"):
+        copy_version(tiny_models, task, tmp_path)
+    version_dir = tmp_path / "forecast" / "1"
+    marker = tmp_path / "code-ran"
+    where = str(marker)  # a plain string, so Keras can store it with the lambda
+    window = keras.Input((48,), name="window")
+    payload = keras.layers.Lambda(lambda x: x * float(open(where, "a").close() is None))(window)
+    keras.Model(window, keras.layers.Dense(48)(payload)).save(version_dir / "model.keras")
+    marker.unlink()  # building the model above called the lambda once
+    # Whoever planted the file also fixed the checksum: only safe loading stands in the way.
+    metadata = read_metadata(version_dir)
+    files = {**metadata.files, "model.keras": sha256_file(version_dir / "model.keras")}
+    updated = metadata.model_copy(update={"files": files})
+    (version_dir / METADATA_FILE).write_text(updated.model_dump_json(), encoding="utf-8")
+
+    registry = Registry(make_settings(models_dir=tmp_path, runtime="tensorflow"))
+    registry.load_all()
+    states = {s.task: (s.state, s.reason or "") for s in registry.statuses()}
+    assert states["forecast"][0] == "failed" and "Lambda" in states["forecast"][1]
+    assert states["sentiment"][0] == states["generate"][0] == "ready"
+    assert not marker.exists()
