@@ -19,6 +19,8 @@ def main() -> None:
         port=settings.port,
         log_level=settings.log_level,
         access_log=False,
+        # SIGTERM drains: in-flight requests and streams finish, up to this long.
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) or None,
     )
 
 

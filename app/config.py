@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.artifacts import Task
@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, gt=0, lt=65536)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
+    # On SIGTERM: stop accepting, let in-flight requests and streams finish for at most this long.
+    shutdown_grace_seconds: float = Field(default=30.0, ge=0)
+    # When set, inference endpoints need `Authorization: Bearer <key>` or `X-API-Key: <key>`.
+    api_key: SecretStr | None = None
     # Comma-separated; empty means no CORS headers at all (same-origin clients only).
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
 

@@ -6,11 +6,13 @@ settings and fake predictors needs no environment patching and no dependency ove
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated, cast
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 
 from app.config import Settings
+from app.errors import Unauthorized
 from app.metrics import Metrics
 from app.registry import Registry
 from app.tasks.forecast import Forecaster
@@ -51,3 +53,18 @@ def _generator(registry: RegistryDep) -> Generator:
 ForecasterDep = Annotated[Forecaster, Depends(_forecaster)]
 ClassifierDep = Annotated[Classifier, Depends(_classifier)]
 GeneratorDep = Annotated[Generator, Depends(_generator)]
+
+
+def require_api_key(
+    settings: SettingsDep,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+    x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> None:
+    """401 unless the configured key comes as a bearer token or X-API-Key (when one is set)."""
+    if settings.api_key is None:
+        return
+    expected = settings.api_key.get_secret_value().encode()
+    scheme, _, token = (authorization or "").partition(" ")
+    given = token if scheme.lower() == "bearer" else (x_api_key or "")
+    if not hmac.compare_digest(given.encode(), expected):  # constant time: no timing oracle
+        raise Unauthorized()

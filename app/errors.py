@@ -43,6 +43,10 @@ class InvalidRequest(Exception):
         self.details = list(details)
 
 
+class Unauthorized(Exception):
+    """An inference request without the configured API key: 401."""
+
+
 class ModelNotReady(Exception):
     """The model behind an endpoint is loading or failed to load: 503 with the reason."""
 
@@ -119,6 +123,12 @@ async def _on_model_not_ready(request: Request, exc: Exception) -> JSONResponse:
     return error_response(503, str(exc), "model_not_ready", headers=headers)
 
 
+async def _on_unauthorized(request: Request, exc: Exception) -> JSONResponse:
+    message = "missing or wrong API key: send `Authorization: Bearer <key>` or `X-API-Key: <key>`"
+    headers = {"WWW-Authenticate": "Bearer"}
+    return error_response(401, message, "unauthorized", headers=headers)
+
+
 async def _on_overloaded(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Overloaded)
     headers = {"Retry-After": str(exc.retry_after)}
@@ -150,6 +160,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InvalidRequest, _on_invalid_request)
     app.add_exception_handler(ModelNotReady, _on_model_not_ready)
     app.add_exception_handler(Overloaded, _on_overloaded)
+    app.add_exception_handler(Unauthorized, _on_unauthorized)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
 
 

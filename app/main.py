@@ -11,10 +11,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import metadata
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app.config import Settings, get_settings
+from app.deps import require_api_key
 from app.errors import install_error_handlers
 from app.logs import configure_logging
 from app.metrics import Metrics
@@ -59,7 +60,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     for router in (health.router, models.router, metrics.router):
         app.include_router(router)
     for task in settings.tasks:  # a disabled task has no routes at all: 404, not 503
-        app.include_router(TASK_ROUTERS[task])
+        app.include_router(TASK_ROUTERS[task], dependencies=[Depends(require_api_key)])
 
     # Added innermost first: request context wraps everything, so even a 413 gets an id.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -68,7 +69,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type", REQUEST_ID_HEADER],
+            allow_headers=["Content-Type", "Authorization", "X-API-Key", REQUEST_ID_HEADER],
             expose_headers=[REQUEST_ID_HEADER],
         )
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)

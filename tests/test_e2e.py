@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -30,14 +32,23 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, models_dir: Path, log: Path, **env: str) -> None:
+    def __init__(self, models_dir: Path, log: Path, module: str = "uvicorn", **env: str) -> None:
+        """`module` "uvicorn" runs `uvicorn app.main:app`; "app" runs `python -m app`."""
         self.port, self.log = free_port(), log
         self.url = f"http://127.0.0.1:{self.port}"
         settings = {f"SEQSERVE_{k.upper()}": v for k, v in env.items()}
-        environment = {**os.environ, "SEQSERVE_MODELS_DIR": str(models_dir), **settings}
+        environment = {
+            **os.environ,
+            "SEQSERVE_MODELS_DIR": str(models_dir),
+            "SEQSERVE_PORT": str(self.port),
+            **settings,
+        }
+        command = [sys.executable, "-m", module]
+        if module == "uvicorn":
+            command += ["app.main:app", "--port", str(self.port)]
         with log.open("wb") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(self.port)],
+                command,
                 cwd=PROJECT_ROOT,
                 env=environment,
                 stdout=out,
@@ -159,5 +170,31 @@ def test_a_missing_model_leaves_the_others_serving(tiny_models: Path, tmp_path: 
         forecast = server.client.post("/forecast", json={"series": [1.0] * window})
         assert forecast.status_code == 200
         assert_error(server.client.post("/sentiment", json={"text": "hi"}), 503, "model_not_ready")
+    finally:
+        server.stop()
+
+
+def test_sigterm_lets_a_running_stream_finish(tiny_models: Path, tmp_path: Path) -> None:
+    server = Server(
+        tiny_models, tmp_path / "app.log", module="app", max_tokens="30000",
+        shutdown_grace_seconds="30",
+    )  # fmt: skip
+    try:
+        assert server.wait_until_loaded()[-1].status_code == 200
+        body = {"prompt": "R", "max_tokens": 30000, "seed": 1, "stream": True}
+        with server.client.stream("POST", "/generate", json=body) as response:
+            data = (line for line in response.iter_lines() if line.startswith("data: "))
+            events = [next(data)]
+            server.process.send_signal(signal.SIGTERM)
+            time.sleep(0.5)
+            with pytest.raises(httpx.TransportError):  # no new connections while draining
+                httpx.get(f"{server.url}/health", timeout=2)
+            events += list(data)
+        done = json.loads(events[-1].removeprefix("data: "))
+        assert (done["finish_reason"], done["tokens"]) == ("length", 30000)
+        # uvicorn re-raises the signal after a clean shutdown, so the exit status is SIGTERM's.
+        assert server.process.wait(timeout=30) in (0, -signal.SIGTERM)
+        log = server.log.read_text()
+        assert "Application shutdown complete" in log and "Traceback" not in log, log
     finally:
         server.stop()

@@ -1,0 +1,63 @@
+"""Optional API key on the inference endpoints; probes and metadata stay open."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from conftest import assert_error
+from fastapi.testclient import TestClient
+
+REQUESTS = [
+    ("/forecast", {"series": [1.0, 2.0, 3.0, 4.0]}),
+    ("/forecast/batch", {"series": [[1.0, 2.0, 3.0, 4.0]]}),
+    ("/sentiment", {"text": "good"}),
+    ("/generate", {"max_tokens": 3}),
+]
+
+
+@pytest.mark.parametrize(("path", "body"), REQUESTS)
+def test_without_a_configured_key_inference_is_open(
+    client: TestClient, path: str, body: dict[str, object]
+) -> None:
+    assert client.post(path, json=body).status_code == 200
+
+
+@pytest.mark.parametrize(("path", "body"), REQUESTS)
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer wrong"}, {"X-API-Key": "s3cre"}, {"Authorization": "s3cret"}],
+)
+def test_a_missing_or_wrong_key_is_401(
+    make_client: Callable[..., TestClient],
+    path: str,
+    body: dict[str, object],
+    headers: dict[str, str],
+) -> None:
+    client = make_client(api_key="s3cret")
+    response = client.post(path, json=body, headers=headers)
+    error = assert_error(response, 401, "unauthorized")
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert "s3cret" not in response.text and "Bearer" in error["error"]
+
+
+@pytest.mark.parametrize("headers", [{"Authorization": "Bearer s3cret"}, {"X-API-Key": "s3cret"}])
+@pytest.mark.parametrize(("path", "body"), REQUESTS)
+def test_the_right_key_is_accepted(
+    make_client: Callable[..., TestClient],
+    path: str,
+    body: dict[str, object],
+    headers: dict[str, str],
+) -> None:
+    client = make_client(api_key="s3cret")
+    assert client.post(path, json=body, headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/health", "/ready", "/models", "/metrics"])
+def test_probes_and_metadata_need_no_key(make_client: Callable[..., TestClient], path: str) -> None:
+    assert make_client(api_key="s3cret").get(path).status_code == 200
+
+
+def test_the_key_never_shows_in_settings_output(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(api_key="s3cret")
+    assert "s3cret" not in repr(client.app.state.settings)  # type: ignore[attr-defined]
