@@ -34,7 +34,7 @@ class Overloaded(Exception):
 @dataclass(frozen=True)
 class BatchLimits:
     max_rows: int = 64  # rows (series, texts, streams) in one model call
-    max_queue_rows: int = 2048  # rows waiting before new requests are refused
+    max_queue_rows: int = 256  # rows waiting before new requests are refused
     max_delay: float = 0.0  # seconds to wait for more requests before a batch
     max_streams: int = 64  # generations stepped together; more are refused
 

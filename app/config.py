@@ -62,7 +62,7 @@ class Settings(BaseSettings):
 
     # --- micro-batching (per model) ----------------------------------------------------------
     batch_max_rows: int = Field(default=64, gt=0, description="rows in one model call")
-    batch_max_queue_rows: int = Field(default=1024, gt=0, description="waiting rows before 503")
+    batch_max_queue_rows: int = Field(default=256, gt=0, description="waiting rows before 503")
     batch_max_delay_ms: float = Field(default=0.0, ge=0, le=1000, description="wait for more")
     max_streams: int = Field(default=64, gt=0, description="concurrent generations per model")
 
