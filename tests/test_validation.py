@@ -74,11 +74,24 @@ def test_whitespace_only_texts_are_422(api: TestClient, text: str) -> None:
     assert_error(response, 422, "validation_error", "body.texts[1]")
 
 
+# Any character but the control ones (Unicode category Cc), of which tab and newlines are fine.
+printable = st.characters(blacklist_categories=("Cc", "Cs")) | st.sampled_from("\t\n\r")
+control = st.characters(whitelist_categories=("Cc",)).filter(lambda c: c not in "\t\n\r")
+
+
 @fast
-@given(st.text(min_size=1, max_size=50).filter(lambda t: t.strip() != ""))
+@given(st.text(printable, min_size=1, max_size=50).filter(lambda t: t.strip() != ""))
 def test_any_non_blank_text_is_classified(api: TestClient, text: str) -> None:
     response = api.post("/sentiment", json={"text": text})
     assert response.status_code == 200 and len(response.json()["predictions"]) == 1
+
+
+@fast
+@given(st.text(printable, max_size=20), control, st.text(printable, max_size=20))
+def test_any_control_character_is_422(api: TestClient, before: str, char: str, after: str) -> None:
+    response = api.post("/sentiment", json={"text": "ok " + before + char + after})
+    detail = assert_error(response, 422, "validation_error", "body.text")["details"][0]
+    assert "control character" in detail["message"]
 
 
 @fast
