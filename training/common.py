@@ -5,12 +5,14 @@ from __future__ import annotations
 import random
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import keras
 import matplotlib
 import numpy as np
+import tensorflow as tf
 
 matplotlib.use("Agg")  # plots are files; never open a window
 import matplotlib.pyplot as plt
@@ -39,35 +41,58 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class FitConfig(Protocol):
+    """The fields every task config has for the fit loop."""
+
+    epochs: int
+    batch_size: int
+    patience: int
+    time_budget: float
+    seed: int
+
+
 def fit_and_reload_best(
     model: keras.Model,
-    train: Any,
-    validation: Any,
-    checkpoint: Path,
-    epochs: int,
-    patience: int,
-    seconds: float,
-    **fit_kwargs: Any,
+    train: tuple[np.ndarray, np.ndarray],
+    validation: tuple[np.ndarray, np.ndarray],
+    config: FitConfig,
+    scratch: Path,
 ) -> keras.callbacks.History:
-    """Fit with early stopping and a time budget, then load the weights of the best epoch."""
+    """Fit with early stopping and a time budget, then load the weights of the best epoch.
+
+    Training pairs are shuffled every epoch (never across the train / validation border: the two
+    come in separately). The best weights pass through a file in `scratch`, removed afterwards.
+    """
+    checkpoint = scratch / "best.weights.h5"
     callbacks = [
         keras.callbacks.ModelCheckpoint(
             checkpoint, monitor="val_loss", save_best_only=True, save_weights_only=True
         ),
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience),
-        TimeBudget(seconds),
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience),
+        TimeBudget(config.time_budget),
     ]
+    batches = (
+        tf.data.Dataset.from_tensor_slices(train)
+        .shuffle(len(train[0]), seed=config.seed)
+        .batch(config.batch_size)
+    )
     history = model.fit(
-        train,
+        batches,
         validation_data=validation,
-        epochs=epochs,
+        epochs=config.epochs,
         callbacks=callbacks,
-        shuffle=False,  # the datasets passed in are already shuffled (tf.data)
+        shuffle=False,  # tf.data shuffles above
         verbose=1 if sys.stdout.isatty() else 2,  # a live progress bar only on a terminal
-        **fit_kwargs,
     )
     model.load_weights(checkpoint)
+    checkpoint.unlink()
     return history
+
+
+def describe(config: Any, history: keras.callbacks.History) -> dict[str, Any]:
+    """The hyper-parameters recorded in metadata.json: the config plus the loss history."""
+    fields = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()}
+    return {**fields, "history": history_dict(history)}
 
 
 def plot_history(history: keras.callbacks.History, path: Path, title: str) -> None:

@@ -10,7 +10,7 @@ whole seasonal cycle.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from app.artifacts import ForecastPreprocessing, Metadata
 from app.preprocessing import denormalise, normalise_windows
-from training.common import fit_and_reload_best, history_dict, plot_history, seed_everything
+from training.common import describe, fit_and_reload_best, plot_history, seed_everything
 from training.data.series import SeriesData, load_etth1, load_m4_hourly, load_series_csv
 from training.export import publish, save_keras_and_onnx, staging_dir
 from training.metrics import mase, seasonal_naive, smape
@@ -170,18 +170,7 @@ def train(config: ForecastConfig, data_dir: Path, models_dir: Path, download: bo
 
     model = build(config, data.season)
     with staging_dir(models_dir, "forecast") as staging:
-        history = fit_and_reload_best(
-            model,
-            tf.data.Dataset.from_tensor_slices((x_train, y_train))
-            .shuffle(len(x_train), seed=config.seed)
-            .batch(config.batch_size),
-            (x_val, y_val),
-            staging / "best.weights.h5",
-            config.epochs,
-            config.patience,
-            config.time_budget,
-        )
-        (staging / "best.weights.h5").unlink()
+        history = fit_and_reload_best(model, (x_train, y_train), (x_val, y_val), config, staging)
         metrics, inputs, targets, predictions = evaluate(model, data, config, spec)
         signature = (tf.TensorSpec((None, config.window), tf.float32, name="window"),)
         save_keras_and_onnx(model, signature, staging)
@@ -192,14 +181,10 @@ def train(config: ForecastConfig, data_dir: Path, models_dir: Path, download: bo
             {
                 "task": "forecast",
                 "data": {"name": data.name, "files": data.files},
-                "hyperparameters": {**_jsonable(asdict(config)), "history": history_dict(history)},
+                "hyperparameters": describe(config, history),
                 "preprocessing": spec,
                 "metrics": metrics,
                 "limits": {"window": config.window, "max_horizon": config.horizon},
                 "training_seconds": round(time.monotonic() - started, 1),
             },
         )
-
-
-def _jsonable(values: dict[str, object]) -> dict[str, object]:
-    return {k: str(v) if isinstance(v, Path) else v for k, v in values.items()}

@@ -8,7 +8,7 @@ each generated character costs one recurrent step instead of a pass over a whole
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -18,7 +18,7 @@ import tensorflow as tf
 from app.artifacts import GeneratePreprocessing, Metadata
 from app.preprocessing import char_index, decode_ids, encode_chars
 from app.sampling import next_token
-from training.common import fit_and_reload_best, history_dict, plot_history, seed_everything
+from training.common import describe, fit_and_reload_best, plot_history, seed_everything
 from training.data.text import load_corpus
 from training.export import publish, save_keras_and_onnx, staging_dir
 
@@ -148,17 +148,8 @@ def train(config: GenerateConfig, data_dir: Path, models_dir: Path, download: bo
     train_model, step_model = build(config, len(spec.vocabulary))
     with staging_dir(models_dir, "generate") as staging:
         history = fit_and_reload_best(
-            train_model,
-            tf.data.Dataset.from_tensor_slices((x_train, y_train))
-            .shuffle(len(x_train), seed=config.seed)
-            .batch(config.batch_size),
-            (x_val, y_val),
-            staging / "best.weights.h5",
-            config.epochs,
-            config.patience,
-            config.time_budget,
+            train_model, (x_train, y_train), (x_val, y_val), config, staging
         )
-        (staging / "best.weights.h5").unlink()
         loss = held_out_loss(step_model, held_out)
         text = sample(step_model, spec, config.sample_prompt, config.sample_length, config.seed)
         print(f"generate: held-out {loss:.3f} nats/char; sample:\n{text}")
@@ -176,10 +167,7 @@ def train(config: GenerateConfig, data_dir: Path, models_dir: Path, download: bo
             {
                 "task": "generate",
                 "data": {"name": corpus.name, "files": corpus.files},
-                "hyperparameters": {
-                    **{k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
-                    "history": history_dict(history),
-                },
+                "hyperparameters": describe(config, history),
                 "preprocessing": spec,
                 "metrics": {
                     "nats_per_char": loss,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from app.artifacts import VOCAB_FILE, Metadata, SentimentPreprocessing
 from app.preprocessing import encode_texts, tokenize, vocab_index
-from training.common import fit_and_reload_best, history_dict, plot_history, seed_everything
+from training.common import describe, fit_and_reload_best, plot_history, seed_everything
 from training.data.text import SentimentData, load_imdb, load_sentiment_csv
 from training.export import publish, save_keras_and_onnx, staging_dir
 from training.plots import plot_roc
@@ -121,18 +121,10 @@ def train(config: SentimentConfig, data_dir: Path, models_dir: Path, download: b
 
     model = build(config)
     with staging_dir(models_dir, "sentiment") as staging:
+        training_pairs = (x_train, labels[train_rows])
         history = fit_and_reload_best(
-            model,
-            tf.data.Dataset.from_tensor_slices((x_train, labels[train_rows]))
-            .shuffle(len(x_train), seed=config.seed)
-            .batch(config.batch_size),
-            (x_val, labels[val_rows]),
-            staging / "best.weights.h5",
-            config.epochs,
-            config.patience,
-            config.time_budget,
+            model, training_pairs, (x_val, labels[val_rows]), config, staging
         )
-        (staging / "best.weights.h5").unlink()
         scores = model.predict(x_test, batch_size=512, verbose=0)[:, 0]
         metrics = classification_metrics(scores, y_test)
         (staging / VOCAB_FILE).write_text(json.dumps(vocabulary, ensure_ascii=False) + "\n")
@@ -145,10 +137,7 @@ def train(config: SentimentConfig, data_dir: Path, models_dir: Path, download: b
             {
                 "task": "sentiment",
                 "data": {"name": data.name, "files": data.files},
-                "hyperparameters": {
-                    **{k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
-                    "history": history_dict(history),
-                },
+                "hyperparameters": describe(config, history),
                 "preprocessing": spec,
                 "metrics": metrics,
                 "limits": {"max_length_tokens": config.max_length},
