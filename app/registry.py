@@ -72,7 +72,7 @@ def load_predictor(task: Task, settings: Settings, batching: Batching) -> Predic
         if str(metadata.version) != version_dir.name:  # a copied or renamed directory
             raise ValueError(f"metadata.json says version {metadata.version}")
         verify_files(version_dir, metadata)
-        runtime = open_runtime(settings.runtime, version_dir, settings.threads)
+        runtime = open_runtime(settings.runtime, version_dir, settings.threads_for(task))
         return _FACTORIES[task](version_dir, metadata, runtime, batching)
     except ValidationError as exc:
         first = exc.errors()[0]

@@ -147,51 +147,55 @@ def test_bad_data_file_exits_with_a_message(
     assert list_versions(tmp_path / "sentiment") == []
 
 
-def _tiny_models() -> list[tuple[str, Any, tuple[Any, ...], list[np.ndarray]]]:
-    """(task, freshly built in-memory model, ONNX signature, example inputs) per task."""
+def _tiny_models() -> list[tuple[Any, tuple[Any, ...], list[np.ndarray], Any]]:
+    """(a freshly built model, its ONNX signature, example inputs, a hand-built graph or None)."""
     import tensorflow as tf
 
     from training import forecast, generate, sentiment
+    from training.gru_onnx import gru_step_graph
 
     rng = np.random.default_rng(0)
     fc = forecast.ForecastConfig(window=48, units=4, layers=1)
     se = sentiment.SentimentConfig(vocab_size=50, max_length=12, embedding_dim=4, units=4)
-    ge = generate.GenerateConfig(units=4, layers=2, embedding_dim=3, cell="lstm")
-    _, step = generate.build(ge, vocab_size=7)
-    states = [rng.normal(size=(2, 4)).astype(np.float32) for _ in range(4)]
-    return [
+    cases = [
         (
-            "forecast",
             forecast.build(fc, season=24),
             (tf.TensorSpec((None, 48), tf.float32, name="window"),),
             [rng.normal(size=(3, 48)).astype(np.float32)],
+            None,
         ),
         (
-            "sentiment",
             sentiment.build(se),
             (tf.TensorSpec((None, 12), tf.int32, name="token_ids"),),
             [rng.integers(0, 52, size=(3, 12)).astype(np.int32)],
-        ),
-        (
-            "generate",
-            step,
-            (
-                tf.TensorSpec((None, None), tf.int32, name="char_ids"),
-                *(tf.TensorSpec((None, 4), tf.float32, name=f"state_{k}") for k in range(4)),
-            ),
-            [rng.integers(0, 7, size=(2, 5)).astype(np.int32), *states],
+            None,
         ),
     ]
+    for cell, count in (("lstm", 4), ("gru", 2)):
+        config = generate.GenerateConfig(units=4, layers=2, embedding_dim=3, cell=cell)
+        _, step = generate.build(config, vocab_size=7)
+        for weight in step.weights:  # trained-looking weights: biases and all non-zero
+            weight.assign(rng.normal(scale=0.5, size=weight.shape).astype(np.float32))
+        signature = (
+            tf.TensorSpec((None, None), tf.int32, name="char_ids"),
+            *(tf.TensorSpec((None, 4), tf.float32, name=f"state_{k}") for k in range(count)),
+        )
+        states = [rng.normal(size=(2, 4)).astype(np.float32) for _ in range(count)]
+        inputs = [rng.integers(0, 7, size=(2, 5)).astype(np.int32), *states]
+        cases.append((step, signature, inputs, gru_step_graph(step) if cell == "gru" else None))
+    return cases
 
 
-@pytest.mark.parametrize("case", range(3), ids=["forecast", "sentiment", "generate"])
+@pytest.mark.parametrize(
+    "case", range(4), ids=["forecast", "sentiment", "generate-lstm", "generate-gru-fused"]
+)
 def test_saved_model_predicts_what_the_in_memory_model_did(case: int, tmp_path: Path) -> None:
     from training.export import save_keras_and_onnx
 
-    _, model, signature, inputs = _tiny_models()[case]
+    model, signature, inputs, graph = _tiny_models()[case]
     expected = model(inputs if len(inputs) > 1 else inputs[0])
     expected = [np.asarray(e) for e in (expected if isinstance(expected, list) else [expected])]
-    save_keras_and_onnx(model, signature, tmp_path)
+    save_keras_and_onnx(model, signature, tmp_path, graph)
 
     reloaded = load_keras(tmp_path / KERAS_FILE)(inputs if len(inputs) > 1 else inputs[0])
     reloaded = reloaded if isinstance(reloaded, list) else [reloaded]

@@ -79,11 +79,20 @@ def publish(staging: Path, fields: dict[str, Any]) -> Metadata:
     raise RuntimeError(f"could not find a free version number in {task_dir}")
 
 
-def save_keras_and_onnx(model: Any, input_signature: tuple[Any, ...], staging: Path) -> None:
-    """The Keras model (TensorFlow runtime) and the same graph as ONNX (default runtime)."""
+def save_keras_and_onnx(
+    model: Any, input_signature: tuple[Any, ...], staging: Path, graph: Any = None
+) -> None:
+    """The Keras model (TensorFlow runtime) and the same graph as ONNX (default runtime).
+
+    The ONNX graph is converted by tf2onnx unless one built by hand is given (`graph`).
+    """
+    import onnx
     import tf2onnx
 
     model.save(staging / KERAS_FILE)
+    if graph is not None:
+        onnx.save(graph, str(staging / ONNX_FILE))
+        return
     tf2onnx.convert.from_keras(
         model, input_signature=input_signature, opset=17, output_path=str(staging / ONNX_FILE)
     )

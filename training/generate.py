@@ -21,6 +21,7 @@ from app.sampling import next_token
 from training.common import describe, fit_and_reload_best, plot_history, seed_everything
 from training.data.text import load_corpus
 from training.export import publish, save_keras_and_onnx, staging_dir
+from training.gru_onnx import gru_step_graph
 
 
 @dataclass
@@ -160,7 +161,9 @@ def train(config: GenerateConfig, data_dir: Path, models_dir: Path, download: bo
                 for k in range(spec.state_count)
             ),
         )
-        save_keras_and_onnx(step_model, signature, staging)
+        # A GRU is exported by hand to ONNX's fused GRU operator (see gru_onnx.py).
+        graph = gru_step_graph(step_model) if config.cell == "gru" else None
+        save_keras_and_onnx(step_model, signature, staging, graph)
         plot_history(history, staging / "history.png", "generate: cross-entropy, nats/char")
         return publish(
             staging,
