@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from app.deps import ForecasterDep, SettingsDep
 from app.errors import ERROR_RESPONSES
+from app.tasks.base import json_response
 from app.tasks.forecast import (
     BatchForecastRequest,
     BatchForecastResponse,
@@ -15,21 +16,19 @@ from app.tasks.forecast import (
 router = APIRouter(tags=["forecast"], responses=ERROR_RESPONSES)
 
 
-@router.post("/forecast")
-async def forecast(
-    body: ForecastRequest, model: ForecasterDep, settings: SettingsDep
-) -> ForecastResponse:
+@router.post("/forecast", response_model=ForecastResponse)
+async def forecast(body: ForecastRequest, model: ForecasterDep, settings: SettingsDep) -> Response:
     """The next `horizon` values of one series, in its units."""
     check_limits([body.series], body.horizon, model, settings, batch=False)
     values = await model.forecast([body.series], body.horizon)
-    return ForecastResponse(forecast=values[0].tolist(), model=model.info.ref)
+    return json_response(ForecastResponse(forecast=values[0].tolist(), model=model.info.ref))
 
 
-@router.post("/forecast/batch")
+@router.post("/forecast/batch", response_model=BatchForecastResponse)
 async def forecast_batch(
     body: BatchForecastRequest, model: ForecasterDep, settings: SettingsDep
-) -> BatchForecastResponse:
+) -> Response:
     """The next `horizon` values of each of several series, in one model call."""
     check_limits(body.series, body.horizon, model, settings, batch=True)
     values = await model.forecast(body.series, body.horizon)
-    return BatchForecastResponse(forecasts=values.tolist(), model=model.info.ref)
+    return json_response(BatchForecastResponse(forecasts=values.tolist(), model=model.info.ref))

@@ -3,13 +3,13 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.responses import StreamingResponse
 
 from app.deps import GeneratorDep, SettingsDep
 from app.errors import ERROR_RESPONSES
 from app.generation import Stream, pieces
-from app.tasks.base import ModelRef
+from app.tasks.base import ModelRef, json_response
 from app.tasks.generate import GenerateRequest, GenerateResponse, check_limits
 
 router = APIRouter(tags=["generate"], responses=ERROR_RESPONSES)
@@ -22,9 +22,7 @@ _SSE_DOC = {
 
 
 @router.post("/generate", response_model=GenerateResponse, responses={200: _SSE_DOC})
-async def generate(
-    body: GenerateRequest, model: GeneratorDep, settings: SettingsDep
-) -> GenerateResponse | StreamingResponse:
+async def generate(body: GenerateRequest, model: GeneratorDep, settings: SettingsDep) -> Response:
     """Continue a prompt character by character. Unknown prompt characters are skipped."""
     check_limits(body, model, settings)
     if body.stream:
@@ -32,11 +30,13 @@ async def generate(
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         return StreamingResponse(events, media_type="text/event-stream", headers=headers)
     result = await model.generate(body)
-    return GenerateResponse(
-        text=result.text,
-        finish_reason=result.finish_reason,
-        tokens=result.tokens,
-        model=model.info.ref,
+    return json_response(
+        GenerateResponse(
+            text=result.text,
+            finish_reason=result.finish_reason,
+            tokens=result.tokens,
+            model=model.info.ref,
+        )
     )
 
 

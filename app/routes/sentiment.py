@@ -1,19 +1,20 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from app.deps import ClassifierDep, SettingsDep
 from app.errors import ERROR_RESPONSES
+from app.tasks.base import json_response
 from app.tasks.sentiment import SentimentRequest, SentimentResponse, check_limits
 
 router = APIRouter(tags=["sentiment"], responses=ERROR_RESPONSES)
 
 
-@router.post("/sentiment")
+@router.post("/sentiment", response_model=SentimentResponse)
 async def sentiment(
     body: SentimentRequest, model: ClassifierDep, settings: SettingsDep
-) -> SentimentResponse:
+) -> Response:
     """The label of each text and the probability of that label, in input order."""
     check_limits(body, settings)
     predictions = await model.classify(body.all_texts)
-    return SentimentResponse(predictions=predictions, model=model.info.ref)
+    return json_response(SentimentResponse(predictions=predictions, model=model.info.ref))
