@@ -109,8 +109,9 @@ def test_request_id_is_echoed_when_sane(client: TestClient) -> None:
 def test_request_id_is_generated_when_missing_or_odd(client: TestClient, given: str) -> None:
     # Sent as latin-1 bytes: non-ASCII header values are legal on the wire, if unusual.
     headers = {"X-Request-ID": given.encode("latin-1")} if given else {}
-    response = client.get("/health", headers=headers)
-    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-request-id"])
+    first = client.get("/health", headers=headers).headers["x-request-id"]
+    second = client.get("/health", headers=headers).headers["x-request-id"]
+    assert re.fullmatch(r"[0-9a-f]{12}-[0-9a-f]+", first) and first != second
 
 
 def test_one_json_log_line_per_request(
