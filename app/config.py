@@ -6,6 +6,7 @@ a `Settings(...)` directly and hand it to `create_app`, so nothing here is patch
 
 from __future__ import annotations
 
+import math
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -25,9 +26,19 @@ def _default_data_dir() -> Path | None:
     return shared if shared.is_dir() else None
 
 
-def _cpu_count() -> int:
-    # The CPUs this process may run on (a container's cpuset), not the host's core count.
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+def _cpu_count(cgroup_cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+    """The CPUs this process may use: its cpuset, capped by a cgroup v2 CPU quota.
+
+    A container limited to 2 CPUs (docker --cpus, a Kubernetes limit) still sees every host core
+    in its cpuset; the quota in cpu.max ("200000 100000" = 2 CPUs) is what actually applies.
+    """
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        quota, period = cgroup_cpu_max.read_text().split()[:2]
+        limit = math.ceil(int(quota) / int(period)) if quota != "max" else None
+    except (OSError, ValueError):
+        limit = None
+    return max(1, min(usable or 1, limit or usable or 1))
 
 
 class Settings(BaseSettings):

@@ -68,3 +68,18 @@ def test_env_example_documents_every_setting() -> None:
     text = (PROJECT_ROOT / ".env.example").read_text(encoding="utf-8")
     documented = {m.lower() for m in re.findall(r"^#?\s*SEQSERVE_([A-Z_]+)=", text, re.M)}
     assert documented == set(Settings.model_fields)
+
+
+@pytest.mark.parametrize(
+    ("cpu_max", "expected"),
+    [("max 100000\n", None), ("100000 100000\n", 1), ("150000 100000\n", 2), ("garbage", None)],
+)
+def test_a_cgroup_cpu_quota_caps_the_thread_count(
+    tmp_path: Path, cpu_max: str, expected: int | None
+) -> None:
+    from app.config import _cpu_count
+
+    usable = len(os.sched_getaffinity(0))
+    (tmp_path / "cpu.max").write_text(cpu_max)
+    assert _cpu_count(tmp_path / "cpu.max") == min(usable, expected or usable)
+    assert _cpu_count(tmp_path / "missing") == usable
