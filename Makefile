@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 PORT ?= 8000
 
-.PHONY: install train serve test lint
+.PHONY: install train serve test lint container-test
 
 # Re-install only when the dependency list changes.
 $(VENV)/.installed: pyproject.toml
@@ -26,6 +26,22 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/hadolint Dockerfile
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+	$(VENV)/bin/docker-compose -f docker-compose.yml -f docker-compose.scale.yml --profile gpu \
+		config --quiet
+	$(VENV)/bin/shellcheck scripts/*.sh .ci/run
 
 test: lint
 	$(VENV)/bin/pytest -q
+
+# Builds the images and runs the compose stack for real (needs Docker, or ../shared/tools).
+container-test:
+	scripts/container-test.sh
+
+# Serving benchmark (bench/): the service against a hello-world ceiling and a Keras
+# model.predict baseline, ~2 minutes; needs trained models (`make train`). Writes
+# bench/results/latest.md. Options: make bench BENCH_ARGS="--quick --models-dir DIR"
+.PHONY: bench
+bench: install
+	$(PY) -m bench $(BENCH_ARGS)

@@ -1,0 +1,167 @@
+"""Closed-loop HTTP load: N connections each sending the next request as soon as one returns.
+
+wrk does the work when it is installed (C, one thread: little CPU taken from the server on a
+small machine); otherwise an asyncio client on bench/client.py does the same, less efficiently.
+Both return a LoadResult with throughput, latency percentiles and errors (non-2xx included).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from bench.client import Connection
+
+LUA_SCRIPT = Path(__file__).with_name("post.lua")
+Generator = Literal["wrk", "python"]
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int  # failed connections, timeouts and non-2xx answers
+    server_cpu_s: float | None = None  # CPU the server used meanwhile, when it was measured
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms_per_request(self) -> float | None:
+        """Server CPU per request: steadier than req/s when other work shares the machine."""
+        if self.server_cpu_s is None or not self.requests:
+            return None
+        return 1000 * self.server_cpu_s / self.requests
+
+
+def pick_generator(preferred: str) -> Generator:
+    """ "wrk" when asked for or (for "auto") installed, else "python"."""
+    if preferred == "wrk" and shutil.which("wrk") is None:
+        raise SystemExit("--load-generator wrk: wrk is not installed (apt-get install wrk)")
+    if preferred == "python" or shutil.which("wrk") is None:
+        return "python"
+    return "wrk"
+
+
+def run_load(
+    generator: Generator,
+    url: str,
+    bodies: Sequence[bytes],
+    connections: int,
+    seconds: float,
+    headers: dict[str, str] | None = None,
+    timeout: float = 10.0,
+) -> LoadResult:
+    """POST `bodies` (in turn) to `url` from `connections` connections for `seconds`."""
+    headers = headers or {}
+    if generator == "wrk":
+        return _run_wrk(url, bodies, connections, seconds, headers, timeout)
+    return asyncio.run(_run_python(url, bodies, connections, seconds, headers, timeout))
+
+
+def _run_wrk(
+    url: str,
+    bodies: Sequence[bytes],
+    connections: int,
+    seconds: float,
+    headers: dict[str, str],
+    timeout: float,
+) -> LoadResult:
+    with tempfile.NamedTemporaryFile("wb", suffix=".jsonl", prefix="bench-") as handle:
+        handle.write(b"\n".join(bodies) + b"\n")
+        handle.flush()
+        command = [
+            "wrk",
+            "--threads=1",
+            f"--connections={connections}",
+            f"--duration={max(1, round(seconds))}s",
+            f"--timeout={max(1, round(timeout))}s",
+            f"--script={LUA_SCRIPT}",
+            url,
+            "--",
+            handle.name,
+            *(f"{name}: {value}" for name, value in headers.items()),
+        ]
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=seconds + timeout + 30, check=False
+        )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("BENCH_JSON ")]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
+    stats = json.loads(lines[-1].removeprefix("BENCH_JSON "))
+    errors = sum(stats[k] for k in ("connect", "read", "write", "status", "timeout"))
+    return LoadResult(
+        requests=stats["requests"],
+        seconds=stats["duration_us"] / 1e6,
+        p50_ms=stats["p50_us"] / 1000,
+        p99_ms=stats["p99_us"] / 1000,
+        errors=errors,
+    )
+
+
+async def _run_python(
+    url: str,
+    bodies: Sequence[bytes],
+    connections: int,
+    seconds: float,
+    headers: dict[str, str],
+    timeout: float,
+) -> LoadResult:
+    host, port, path = _split_url(url)
+    latencies: list[float] = []
+    errors = 0
+    started = time.perf_counter()
+    deadline = started + seconds
+
+    async def worker(offset: int) -> None:
+        nonlocal errors
+        index = offset
+        while time.perf_counter() < deadline:
+            try:
+                async with Connection(host, port, headers) as connection:
+                    while time.perf_counter() < deadline:
+                        body = bodies[index % len(bodies)]
+                        index += 1
+                        sent = time.perf_counter()
+                        request = connection.request("POST", path, body)
+                        status, _ = await asyncio.wait_for(request, timeout)
+                        latencies.append(time.perf_counter() - sent)
+                        errors += not 200 <= status < 300
+            except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError):
+                errors += 1  # a new connection is opened for the rest of the run
+
+    await asyncio.gather(*(worker(i) for i in range(connections)))
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return LoadResult(
+        requests=len(latencies),
+        seconds=elapsed,
+        p50_ms=_percentile(latencies, 0.50) * 1000,
+        p99_ms=_percentile(latencies, 0.99) * 1000,
+        errors=errors,
+    )
+
+
+def _percentile(ordered: Sequence[float], fraction: float) -> float:
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def _split_url(url: str) -> tuple[str, int, str]:
+    """http://host:port/path -> (host, port, /path)."""
+    rest = url.removeprefix("http://")
+    authority, _, path = rest.partition("/")
+    host, _, port = authority.partition(":")
+    return host, int(port or 80), "/" + path

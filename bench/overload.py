@@ -1,0 +1,613 @@
+"""`python -m bench.overload`: does the service shed load it cannot serve, fast, and survive?
+
+1. Starts the real service (`python -m app`) and measures the capacity of `/forecast`: closed
+   loop, 32 connections (wrk when installed), after a warm-up.
+2. Offers 4x that rate open loop (bench/openloop.py: requests start on schedule whatever the
+   answers, from a pool of at most 512 connections) for 10 s, and counts what came back: served
+   (200), shed (503 `overloaded`, which must carry Retry-After), other answers (must be none),
+   connection errors, and requests given up (no free connection within 1 s: "unsent"; no answer
+   within 10 s of sending: "unanswered"). Latencies are from the moment a request was sent.
+3. `/generate` streams: 4x the stream limit (SEQSERVE_MAX_STREAMS) clients at once for 10 s, each
+   starting a stream again as soon as the last ended (100 ms after a 503): the excess must get a
+   fast 503, the accepted streams must finish.
+4. After each: the process is alive, `/health` and `/ready` answer 200.
+
+When a run sheds nothing (the client could not fill the model's queue), it is repeated with a
+lower SEQSERVE_BATCH_MAX_QUEUE_ROWS (`--lowered-queue-rows`). Prints a markdown report and writes
+it to bench/results/overload.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from app.config import Settings
+from bench import payloads
+from bench.client import Connection
+from bench.load import Generator, LoadResult, pick_generator, run_load
+from bench.openloop import (
+    CONNECTION_ERRORS,
+    Answer,
+    Job,
+    OpenLoopResult,
+    Record,
+    open_loop,
+    percentile,
+    post,
+    run,
+    stream,
+)
+from bench.procs import HOST, Server
+from bench.report import cpu_busy, machine
+from bench.service import (
+    RESULTS,
+    auth_headers,
+    check_models,
+    default_models_dir,
+    health_check,
+    running_service,
+    server_counts,
+    stop_on_sigterm,
+)
+
+
+@dataclass(frozen=True)
+class Options:
+    models_dir: Path
+    factor: float
+    warmup: float
+    capacity_seconds: float
+    capacity_connections: int
+    seconds: float
+    connections: int
+    max_wait: float
+    timeout: float
+    queue_rows: list[int | None]  # one forecast run each; None: the service's own setting
+    lowered_queue_rows: int | None
+    stream_factor: int
+    stream_seconds: float
+    stream_tokens: int
+    retry_pause: float
+    fast_ms: float
+    bounded_ms: float
+    generator: Generator
+    output: Path
+
+
+def parse(argv: Sequence[str] | None) -> Options:
+    parser = argparse.ArgumentParser(prog="python -m bench.overload", description=__doc__)
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    add = parser.add_argument
+    add("--models-dir", type=Path, default=default_models_dir())
+    add("--factor", type=float, default=4.0, help="offered load / measured capacity (4)")
+    add("--warmup", type=float, default=2.0, help="seconds of load before measuring capacity")
+    add("--capacity-seconds", type=float, default=5.0, help="closed-loop capacity run (5)")
+    add("--capacity-connections", type=int, default=32)
+    add("--seconds", type=float, default=10.0, help="open-loop run length (10)")
+    add("--connections", type=int, default=512, help="open-loop connection pool (512)")
+    add("--max-wait", type=float, default=1.0, help="give a request up unsent after (1 s)")
+    add("--timeout", type=float, default=10.0, help="give a sent request up after (10 s)")
+    add(
+        "--queue-rows",
+        type=int,
+        nargs="*",
+        default=[],
+        help="also run /forecast with these SEQSERVE_BATCH_MAX_QUEUE_ROWS values",
+    )
+    add(
+        "--lowered-queue-rows",
+        type=int,
+        default=32,
+        help="rerun with this queue limit when a run sheds nothing (0: never)",
+    )
+    add("--stream-factor", type=int, default=4, help="stream clients / SEQSERVE_MAX_STREAMS")
+    add("--stream-seconds", type=float, default=10.0)
+    add("--stream-tokens", type=int, default=200, help="max_tokens of each stream")
+    add("--retry-pause", type=float, default=0.1, help="a stream client's pause after a 503")
+    add("--fast-ms", type=float, default=100.0, help="a 503's p99 must be below this")
+    add("--bounded-ms", type=float, default=1000.0, help="accepted p99 must be below this")
+    add("--load-generator", choices=("auto", "wrk", "python"), default="auto")
+    add("--output", type=Path, default=RESULTS / "overload.md")
+    args = parser.parse_args(argv)
+    return Options(
+        models_dir=args.models_dir.resolve(),
+        factor=args.factor,
+        warmup=args.warmup,
+        capacity_seconds=args.capacity_seconds,
+        capacity_connections=args.capacity_connections,
+        seconds=args.seconds,
+        connections=args.connections,
+        max_wait=args.max_wait,
+        timeout=args.timeout,
+        queue_rows=[None, *args.queue_rows],
+        lowered_queue_rows=args.lowered_queue_rows or None,
+        stream_factor=args.stream_factor,
+        stream_seconds=args.stream_seconds,
+        stream_tokens=args.stream_tokens,
+        retry_pause=args.retry_pause,
+        fast_ms=args.fast_ms,
+        bounded_ms=args.bounded_ms,
+        generator=pick_generator(args.load_generator),
+        output=args.output,
+    )
+
+
+# --- what a run found -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class After:
+    """The service right after a run."""
+
+    alive: bool
+    health: int
+    ready: int
+    rss_mb: float
+
+    @property
+    def ok(self) -> bool:
+        return self.alive and self.health == 200 and self.ready == 200
+
+    def text(self) -> str:
+        alive = "alive" if self.alive else "**DEAD**"
+        return f"{alive}, /health {self.health}, /ready {self.ready}"
+
+
+def _shed(answer: Answer | None) -> bool:
+    return answer is not None and answer.status == 503 and answer.kind == "overloaded"
+
+
+def _other(answer: Answer | None) -> bool:
+    return answer is not None and answer.status != 200 and not _shed(answer)
+
+
+def _ms(values: Sequence[float], fraction: float) -> str:
+    value = percentile(values, fraction)
+    return "-" if value != value else f"{value * 1000:,.1f}"  # NaN: nothing measured
+
+
+def _retry_after(records: Sequence[Record]) -> str:
+    shed = [r.answer for r in records if r.answer is not None and _shed(r.answer)]
+    if not shed:
+        return "- (no 503)"
+    values = sorted({a.retry_after for a in shed if a.retry_after is not None})
+    missing = sum(a.retry_after is None for a in shed)
+    shown = ", ".join(f"`{v}`" for v in values) or "none"
+    return f"{len(shed) - missing:,} of {len(shed):,} (value {shown})"
+
+
+def _statuses(counts: dict[tuple[str, str], float], before: dict[tuple[str, str], float]) -> str:
+    delta = {k: v - before.get(k, 0.0) for k, v in counts.items()}
+    parts = [f"{status}: {n:,.0f}" for (_, status), n in sorted(delta.items()) if n]
+    return ", ".join(parts) or "none"
+
+
+@dataclass
+class ForecastRun:
+    label: str
+    queue_rows: int
+    capacity: LoadResult
+    rate: float
+    result: OpenLoopResult
+    server_cpu_s: float  # during the open-loop run
+    server_statuses: str  # what the service's own /metrics counted for /forecast meanwhile
+    rss_before_mb: float
+    after: After
+
+    def records(self, predicate: Callable[[Record], bool]) -> list[Record]:
+        return [r for r in self.result.records if predicate(r)]
+
+    @property
+    def served(self) -> list[Record]:
+        return self.records(lambda r: r.answer is not None and r.answer.status == 200)
+
+    @property
+    def shed(self) -> list[Record]:
+        return self.records(lambda r: _shed(r.answer))
+
+    @property
+    def other(self) -> list[Record]:
+        return self.records(lambda r: _other(r.answer))
+
+    def per_s(self, count: int) -> str:
+        return f"{count / self.result.elapsed:,.0f}" if self.result.elapsed else "-"
+
+
+def forecast_table(runs: Sequence[ForecastRun], max_wait: float) -> str:
+    def row(name: str, get: Callable[[ForecastRun], str]) -> str:
+        return f"| {name} | " + " | ".join(get(r) for r in runs) + " |"
+
+    def count(r: ForecastRun, error: str) -> str:
+        return f"{r.result.count(lambda x: x.error == error):,}"
+
+    def half(r: ForecastRun, second: bool) -> str:
+        middle = r.result.seconds / 2
+        return _ms([x.latency for x in r.served if (x.scheduled >= middle) == second], 0.99)
+
+    def cpu(r: ForecastRun) -> str:
+        answers = sum(1 for x in r.result.records if x.answer is not None)
+        per = f"{1000 * r.server_cpu_s / answers:.2f} ms/answer" if answers else "-"
+        return f"{r.server_cpu_s / r.result.elapsed:.2f} cores, {per}"
+
+    lines = [
+        "| | " + " | ".join(r.label for r in runs) + " |",
+        "|---|" + "---:|" * len(runs),
+        row("SEQSERVE_BATCH_MAX_QUEUE_ROWS", lambda r: str(r.queue_rows)),
+        row(
+            "capacity, closed loop (req/s, p99 ms)",
+            lambda r: f"{r.capacity.rps:,.0f} ({r.capacity.p99_ms:,.0f} ms)",
+        ),
+        row(
+            "server CPU at capacity",
+            lambda r: f"{r.capacity.cpu_ms_per_request or 0:.2f} ms/request",
+        ),
+        row("offered, scheduled (req/s)", lambda r: f"{r.rate:,.0f}"),
+        row(
+            "sent to the server (req/s)",
+            lambda r: r.per_s(r.result.count(lambda x: x.sent is not None)),
+        ),
+        row("**served, 200 (req/s)**", lambda r: f"**{r.per_s(len(r.served))}**"),
+        row("**shed, 503 overloaded (req/s)**", lambda r: f"**{r.per_s(len(r.shed))}**"),
+        row("other HTTP answers (must be 0)", lambda r: f"{len(r.other):,}"),
+        row("connection errors", lambda r: count(r, "connection")),
+        row(
+            f"unsent: no free connection in {max_wait:g} s",
+            lambda r: count(r, "unsent"),
+        ),
+        row("unanswered: sent, no answer in time", lambda r: count(r, "unanswered")),
+        row(
+            "200 latency p50 / p99 (ms)",
+            lambda r: f"{_ms(_lat(r.served), 0.5)} / {_ms(_lat(r.served), 0.99)}",
+        ),
+        row("200 p99, 1st half / 2nd half (ms)", lambda r: f"{half(r, False)} / {half(r, True)}"),
+        row(
+            "200 p99 from scheduled start (ms)",
+            lambda r: _ms([x.from_schedule for x in r.served], 0.99),
+        ),
+        row(
+            "503 latency p50 / p99 (ms)",
+            lambda r: f"{_ms(_lat(r.shed), 0.5)} / {_ms(_lat(r.shed), 0.99)}",
+        ),
+        row("Retry-After on 503", lambda r: _retry_after(r.result.records)),
+        row("service's own count (/metrics)", lambda r: r.server_statuses),
+        row("server CPU during the run", cpu),
+        row(
+            "client: connections opened, peak busy",
+            lambda r: f"{r.result.connections_opened:,}, {r.result.peak_busy}",
+        ),
+        row(
+            "client CPU",
+            lambda r: f"{r.result.client_cpu_s / r.result.elapsed:.2f} cores",
+        ),
+        row("RSS before / after (MB)", lambda r: f"{r.rss_before_mb:,.0f} / {r.after.rss_mb:,.0f}"),
+        row("afterwards", lambda r: r.after.text()),
+    ]
+    return "\n".join(lines)
+
+
+def _lat(records: Sequence[Record]) -> list[float]:
+    return [r.latency for r in records]
+
+
+@dataclass
+class StreamRun:
+    limit: int
+    clients: int
+    seconds: float
+    tokens: int
+    records: list[Record] = field(default_factory=list)
+    elapsed: float = 0.0
+    server_statuses: str = ""
+    after: After | None = None
+
+    def accepted(self) -> list[Record]:
+        return [r for r in self.records if r.answer is not None and r.answer.status == 200]
+
+    def peak_concurrent(self) -> int:
+        """Most accepted streams open at once, as clients saw them (headers to last byte)."""
+        events: list[tuple[float, int]] = []
+        for r in self.accepted():
+            assert r.sent is not None and r.answer is not None
+            events += [(r.sent + r.answer.head_s, 1), (r.done, -1)]
+        peak = current = 0
+        for _, step in sorted(events):
+            current += step
+            peak = max(peak, current)
+        return peak
+
+
+def stream_table(s: StreamRun) -> str:
+    accepted = s.accepted()
+    shed = [r for r in s.records if _shed(r.answer)]
+    other = [r for r in s.records if _other(r.answer)]
+    errors = [r for r in s.records if r.answer is None]
+    finished = [r for r in accepted if r.answer is not None and r.answer.note == "done"]
+    burst = [r for r in s.records if r.scheduled == 0.0]
+    burst_ok = sum(1 for r in burst if r.answer is not None and r.answer.status == 200)
+    first = [r.answer.first_token_s for r in accepted if r.answer and r.answer.first_token_s]
+    chars = sum(r.answer.chars for r in accepted if r.answer is not None)
+    rows = [
+        ("SEQSERVE_MAX_STREAMS", str(s.limit)),
+        ("clients at once", f"{s.clients} for {s.seconds:g} s, {s.tokens} characters a stream"),
+        ("first burst: accepted / shed", f"{burst_ok} / {len(burst) - burst_ok}"),
+        ("attempts", f"{len(s.records):,}"),
+        ("**accepted (200), finished with `done`**", f"**{len(accepted):,}**, {len(finished):,}"),
+        ("**shed (503 overloaded)**", f"**{len(shed):,}** ({len(shed) / s.elapsed:,.0f}/s)"),
+        ("other HTTP answers (must be 0)", f"{len(other):,}"),
+        ("connection errors / timeouts", f"{len(errors):,}"),
+        (
+            "503 latency p50 / p99 (ms)",
+            f"{_ms(_lat(shed), 0.5)} / {_ms(_lat(shed), 0.99)}",
+        ),
+        ("Retry-After on 503", _retry_after(s.records)),
+        ("accepted: first token p50 / p99 (ms)", f"{_ms(first, 0.5)} / {_ms(first, 0.99)}"),
+        (
+            "accepted: whole stream p50 / p99 (ms)",
+            f"{_ms(_lat(accepted), 0.5)} / {_ms(_lat(accepted), 0.99)}",
+        ),
+        ("characters streamed", f"{chars:,} ({chars / s.elapsed:,.0f}/s)"),
+        ("most accepted streams open at once (client side)", str(s.peak_concurrent())),
+        ("service's own count (/metrics)", s.server_statuses),
+        ("afterwards", s.after.text() if s.after else "-"),
+    ]
+    lines = ["| /generate, stream | |", "|---|---:|"]
+    lines += [f"| {name} | {value} |" for name, value in rows]
+    return "\n".join(lines)
+
+
+# --- the runs -------------------------------------------------------------------------------
+
+
+def _after(server: Server) -> After:
+    alive, health, ready = health_check(server)
+    return After(alive, health, ready, server.rss_bytes() / 2**20)
+
+
+def forecast_run(o: Options, server: Server, label: str, queue_rows: int) -> ForecastRun:
+    bodies = payloads.forecast_bodies()
+    url, headers = server.url + "/forecast", auth_headers()
+    print(f"[{label}] capacity: {o.warmup:g} s warm-up + {o.capacity_seconds:g} s", flush=True)
+    run_load(o.generator, url, bodies, o.capacity_connections, o.warmup, headers)
+    cpu = server.cpu_seconds()
+    capacity = run_load(
+        o.generator, url, bodies, o.capacity_connections, o.capacity_seconds, headers
+    )
+    capacity = replace(capacity, server_cpu_s=server.cpu_seconds() - cpu)
+    rate = o.factor * capacity.rps
+    print(
+        f"[{label}] capacity {capacity.rps:,.0f} req/s (p99 {capacity.p99_ms:.0f} ms, "
+        f"{capacity.errors} errors); offering {rate:,.0f} req/s open loop for {o.seconds:g} s",
+        flush=True,
+    )
+    jobs = [post("/forecast", body) for body in bodies]
+    rss_before = server.rss_bytes() / 2**20
+    before, cpu = server_counts(server), server.cpu_seconds()
+    result = run(
+        open_loop(
+            HOST,
+            server.port,
+            rate,
+            o.seconds,
+            lambda i: ("forecast", jobs[i % len(jobs)]),
+            connections=o.connections,
+            max_wait=o.max_wait,
+            timeout=o.timeout,
+            headers=headers,
+        )
+    )
+    server_cpu = server.cpu_seconds() - cpu
+    after = _after(server)
+    counts = {k: v for k, v in server_counts(server).items() if k[0] == "/forecast"}
+    found = ForecastRun(
+        label,
+        queue_rows,
+        capacity,
+        rate,
+        result,
+        server_cpu,
+        _statuses(counts, before),
+        rss_before,
+        after,
+    )
+    print(
+        f"[{label}] served {len(found.served):,}, shed {len(found.shed):,}, other "
+        f"{len(found.other):,}; 200 p99 {_ms(_lat(found.served), 0.99)} ms, 503 p99 "
+        f"{_ms(_lat(found.shed), 0.99)} ms; {after.text()}",
+        flush=True,
+    )
+    return found
+
+
+async def _stream_clients(
+    port: int, body: bytes, clients: int, seconds: float, pause: float, timeout: float
+) -> tuple[list[Record], float]:
+    """`clients` connections each start a stream, again and again, for `seconds`; the first
+    round starts at one instant (scheduled 0). Records are timed from the first round's start."""
+    job: Job = stream(body)
+    records: list[Record] = []
+    connections = [Connection(HOST, port, auth_headers()) for _ in range(clients)]
+    await asyncio.gather(*(c.__aenter__() for c in connections))
+    start = time.perf_counter()
+    deadline = start + seconds
+
+    async def client(connection: Connection | None) -> None:
+        first = True
+        while time.perf_counter() < deadline:
+            sent = time.perf_counter() - start
+            try:
+                if connection is None:
+                    connection = Connection(HOST, port, auth_headers())
+                    await connection.__aenter__()
+                    sent = time.perf_counter() - start
+                answer = await asyncio.wait_for(job(connection), timeout)
+                error = ""
+            except TimeoutError:
+                answer, error = None, "unanswered"
+            except CONNECTION_ERRORS:
+                answer, error = None, "connection"
+            done = time.perf_counter() - start
+            records.append(Record("generate", 0.0 if first else sent, sent, done, answer, error))
+            first = False
+            if answer is None or not answer.keep:
+                if connection is not None:
+                    await connection.close()
+                connection = None
+            if answer is None or answer.status != 200:
+                await asyncio.sleep(pause)
+        if connection is not None:
+            await connection.close()
+
+    await asyncio.gather(*(client(c) for c in connections))
+    return records, time.perf_counter() - start
+
+
+def stream_run(o: Options, server: Server, limit: int) -> StreamRun:
+    clients = o.stream_factor * limit
+    print(f"[generate] {clients} stream clients (limit {limit}) for {o.stream_seconds:g} s")
+    body = payloads.generate_body(o.stream_tokens)
+    before = server_counts(server)
+    records, elapsed = run(
+        _stream_clients(server.port, body, clients, o.stream_seconds, o.retry_pause, o.timeout)
+    )
+    found = StreamRun(limit, clients, o.stream_seconds, o.stream_tokens, records, elapsed)
+    found.after = _after(server)
+    counts = {k: v for k, v in server_counts(server).items() if k[0] == "/generate"}
+    found.server_statuses = _statuses(counts, before)
+    accepted = len(found.accepted())
+    print(f"[generate] {accepted:,} accepted of {len(records):,}; {found.after.text()}")
+    return found
+
+
+# --- report ---------------------------------------------------------------------------------
+
+
+def checks(o: Options, runs: Sequence[ForecastRun], s: StreamRun | None) -> list[str]:
+    lines = ["| check | result | |", "|---|---|---|"]
+
+    def add(name: str, measured: str, passed: bool) -> None:
+        lines.append(f"| {name} | {measured} | {'pass' if passed else '**FAIL**'} |")
+
+    for r in runs:
+        shed_p99 = percentile(_lat(r.shed), 0.99) * 1000
+        served_p99 = percentile(_lat(r.served), 0.99) * 1000
+        add(f"{r.label}: sheds load", f"{len(r.shed):,} x 503 overloaded", bool(r.shed))
+        add(f"{r.label}: no other HTTP answer", f"{len(r.other):,}", not r.other)
+        missing = sum(1 for x in r.shed if x.answer is not None and x.answer.retry_after is None)
+        add(f"{r.label}: Retry-After on every 503", f"{missing} without", not missing)
+        add(
+            f"{r.label}: 503 p99 < {o.fast_ms:g} ms",
+            f"{shed_p99:,.1f} ms",
+            shed_p99 < o.fast_ms,
+        )
+        add(
+            f"{r.label}: accepted p99 < {o.bounded_ms:g} ms",
+            f"{served_p99:,.1f} ms",
+            served_p99 < o.bounded_ms,
+        )
+        add(f"{r.label}: alive and ready afterwards", r.after.text(), r.after.ok)
+    if s is not None:
+        shed = [r for r in s.records if _shed(r.answer)]
+        other = [r for r in s.records if _other(r.answer)]
+        p99 = percentile(_lat(shed), 0.99) * 1000
+        accepted = s.accepted()
+        unfinished = [r for r in accepted if r.answer is not None and r.answer.note != "done"]
+        add("generate: sheds streams over the limit", f"{len(shed):,} x 503", bool(shed))
+        add("generate: no other HTTP answer", f"{len(other):,}", not other)
+        add("generate: 503 p99 < " + f"{o.fast_ms:g} ms", f"{p99:,.1f} ms", p99 < o.fast_ms)
+        add(
+            "generate: every accepted stream ends with `done`",
+            f"{len(unfinished)} did not",
+            not unfinished,
+        )
+        assert s.after is not None
+        add("generate: alive and ready afterwards", s.after.text(), s.after.ok)
+    return lines
+
+
+def report(
+    o: Options, runs: Sequence[ForecastRun], s: StreamRun | None, busy: float, notes: list[str]
+) -> str:
+    settings = {k: v for k, v in os.environ.items() if k.startswith("SEQSERVE_")}
+    settings.pop("SEQSERVE_API_KEY", None)
+    parts = [
+        "## Overload",
+        f"`/forecast`: capacity measured closed loop ({o.capacity_connections} connections, "
+        f"{o.capacity_seconds:g} s after {o.warmup:g} s warm-up, {o.generator}); then "
+        f"**{o.factor:g}x that rate offered open loop** for {o.seconds:g} s (requests start on "
+        f"schedule whatever the answers; at most {o.connections} connections; a request that "
+        f"finds them all busy for {o.max_wait:g} s is given up unsent; one sent and not "
+        f"answered within {o.timeout:g} s is given up unanswered). Bodies: 336 values, horizon "
+        "48. Rates are over the run until its last answer; latencies from when a request was "
+        "sent. Each column is a fresh service process (`python -m app`).",
+        "",
+        forecast_table(runs, o.max_wait),
+        "",
+    ]
+    if s is not None:
+        parts += [
+            f"`/generate` streams: {s.clients} clients ({o.stream_factor}x the stream limit) "
+            f"each start a stream, and again as soon as it ended ({o.retry_pause * 1000:g} ms "
+            "after a 503, not waiting the Retry-After), for "
+            f"{o.stream_seconds:g} s; same service process as the first column.",
+            "",
+            stream_table(s),
+            "",
+        ]
+    parts += ["### Checks", *checks(o, runs, s), ""]
+    if notes:
+        parts += ["### Notes", *(f"- {note}" for note in notes), ""]
+    parts += ["### Machine", machine(o.generator, busy, settings)]
+    return "\n".join(parts) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    o = parse(argv)
+    check_models(o.models_dir)
+    stop_on_sigterm()
+    busy = cpu_busy()
+    print(f"other work keeps the CPUs {busy:.0%} busy; load average {os.getloadavg()[0]:.2f}")
+    configured = Settings()
+    runs: list[ForecastRun] = []
+    streams: StreamRun | None = None
+    notes: list[str] = []
+    todo = list(o.queue_rows)
+    try:
+        while todo:
+            rows = todo.pop(0)
+            overrides = {} if rows is None else {"SEQSERVE_BATCH_MAX_QUEUE_ROWS": str(rows)}
+            effective = configured.batch_max_queue_rows if rows is None else rows
+            label = "service settings" if rows is None else f"queue {rows} rows"
+            name = "overload" if rows is None else f"overload-q{rows}"
+            with running_service(o.models_dir, name, overrides) as server:
+                runs.append(forecast_run(o, server, label, effective))
+                if rows is None:
+                    streams = stream_run(o, server, configured.max_streams)
+            if not runs[-1].shed and o.lowered_queue_rows and rows != o.lowered_queue_rows:
+                notes.append(
+                    f"'{label}' shed nothing: the client did not fill {effective} queued rows, "
+                    f"so the run was repeated with SEQSERVE_BATCH_MAX_QUEUE_ROWS="
+                    f"{o.lowered_queue_rows}."
+                )
+                todo.append(o.lowered_queue_rows)
+    except KeyboardInterrupt:
+        print("\ninterrupted: every server started has been stopped", file=sys.stderr)
+        return 130
+    text = report(o, runs, streams, busy, notes)
+    print("\n" + text)
+    o.output.parent.mkdir(parents=True, exist_ok=True)
+    o.output.write_text(text, encoding="utf-8")
+    print(f"written to {o.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(BrokenPipeError):
+        raise SystemExit(main())

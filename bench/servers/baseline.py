@@ -1,0 +1,56 @@
+"""Naive baseline: the Keras forecast model's `model.predict` per request, in FastAPI's threadpool.
+
+This is what a user would write first: load `model.keras`, scale the window like training did,
+call `model.predict(x, verbose=0)` for every request. The version directory comes from the
+`BENCH_FORECAST_DIR` environment variable (set by bench/cli.py).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from fastapi import FastAPI, Request
+
+from app.artifacts import KERAS_FILE, ForecastPreprocessing, read_metadata
+from app.preprocessing import denormalise, normalise_windows
+from app.tasks.forecast import ForecastRequest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    import keras  # imported here so that importing this module stays cheap
+
+    version_dir = Path(os.environ["BENCH_FORECAST_DIR"])
+    spec = read_metadata(version_dir).preprocessing
+    if not isinstance(spec, ForecastPreprocessing):
+        raise ValueError(f"{version_dir} is not a forecast model")
+    model = keras.saving.load_model(version_dir / KERAS_FILE, safe_mode=True, compile=False)
+    app.state.spec, app.state.model = spec, model
+    yield
+
+
+app = FastAPI(title="bench model.predict baseline", lifespan=lifespan)
+
+
+@app.get("/ready")
+async def ready() -> dict[str, str]:
+    """uvicorn accepts connections only after the lifespan has loaded the model."""
+    return {"status": "ready"}
+
+
+@app.post("/forecast")
+def forecast(body: ForecastRequest, request: Request) -> dict[str, Any]:
+    """One `model.predict` call per request (a sync endpoint: FastAPI runs it in a thread)."""
+    spec: ForecastPreprocessing = request.app.state.spec
+    windows = np.array([body.series[-spec.window :]], dtype=np.float64)
+    inputs, mean, scale = normalise_windows(windows, spec)
+    outputs = request.app.state.model.predict(inputs, verbose=0)
+    values = denormalise(outputs[:, : body.horizon], mean, scale)
+    return {"forecast": values[0].tolist()}
