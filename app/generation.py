@@ -208,15 +208,23 @@ def _deliver(stream: Stream, update: Update) -> None:
 
 
 async def pieces(stream: Stream) -> AsyncIterator[str]:
-    """The stream's text as it is made; marks the stream cancelled if the consumer stops."""
+    """The stream's text as it is made; marks the stream cancelled if the consumer stops.
+
+    One piece per character while the reader keeps up; a reader that falls behind (a busy event
+    loop, many streams) gets everything made meanwhile as one piece, so the number of events,
+    and the cost of writing them, stays bounded by how fast the reader can go.
+    """
     finished = False
     try:
         while not finished:
-            piece, finish_reason, error = await stream.updates.get()
-            if error is not None:
-                raise error
-            finished = finish_reason is not None
-            if piece:
+            updates = [await stream.updates.get()]
+            while not stream.updates.empty():
+                updates.append(stream.updates.get_nowait())
+            for _, _, error in updates:
+                if error is not None:
+                    raise error
+            finished = updates[-1][1] is not None
+            if piece := "".join(text for text, _, _ in updates):
                 yield piece
     finally:
         stream.cancelled = not finished
