@@ -19,7 +19,12 @@ from app.deps import require_api_key
 from app.errors import install_error_handlers
 from app.logs import configure_logging
 from app.metrics import Metrics
-from app.middleware import REQUEST_ID_HEADER, BodySizeLimitMiddleware, RequestContextMiddleware
+from app.middleware import (
+    REQUEST_ID_HEADER,
+    AdmissionMiddleware,
+    BodySizeLimitMiddleware,
+    RequestContextMiddleware,
+)
 from app.registry import Registry
 from app.routes import forecast, generate, health, metrics, models, sentiment
 
@@ -28,6 +33,13 @@ try:
 except metadata.PackageNotFoundError:  # running from a checkout that was never installed
     VERSION = "0.0.0"
 
+# The POST paths that run each model: admission control counts requests in flight per model.
+TASK_PATHS = {
+    "/forecast": "forecast",
+    "/forecast/batch": "forecast",
+    "/sentiment": "sentiment",
+    "/generate": "generate",
+}
 TASK_ROUTERS: dict[str, APIRouter] = {
     "forecast": forecast.router,
     "sentiment": sentiment.router,
@@ -64,6 +76,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
 
     # Added innermost first: request context wraps everything, so even a 413 gets an id.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AdmissionMiddleware, limit=settings.max_in_flight, paths=TASK_PATHS)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

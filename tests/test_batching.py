@@ -15,6 +15,8 @@ from fastapi.testclient import TestClient
 from app.batching import BatchLimits, MicroBatcher, Overloaded
 from app.main import create_app
 
+JSON = {"content-type": "application/json"}
+
 
 class Recorder:
     """A model call that doubles its inputs and remembers the batches it saw."""
@@ -135,3 +137,40 @@ def test_overload_is_a_fast_503_with_retry_after(tmp_path: Path) -> None:
         response = client.post("/forecast", json={"series": [1.0] * 4})
     assert_error(response, 503, "overloaded")
     assert response.headers["retry-after"] == "2"
+
+
+class SlowForecaster(FakeForecaster):
+    """Holds each request until released, so requests pile up in flight."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+
+    async def forecast(self, series: Any, horizon: int) -> Any:
+        await self.release.wait()
+        return await super().forecast(series, horizon)
+
+
+def test_requests_beyond_the_in_flight_limit_are_refused_before_parsing(tmp_path: Path) -> None:
+    import httpx
+
+    settings = make_settings(models_dir=tmp_path, max_in_flight=2)
+    slow = SlowForecaster()
+    app = create_app(settings, fake_registry(settings, predictors={"forecast": slow}))
+    body = {"series": [1.0] * 4}
+
+    async def scenario() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            held = [asyncio.ensure_future(client.post("/forecast", json=body)) for _ in range(2)]
+            await asyncio.sleep(0.1)  # both are now in flight, waiting on the model
+            # Over the limit: refused even with a body that would not parse.
+            refused = await client.post("/forecast", content=b"{not json", headers=JSON)
+            other_model = await client.post("/sentiment", json={"text": "fine"})
+            slow.release.set()
+            return [refused, other_model, *(await asyncio.gather(*held))]
+
+    refused, other_model, *served = asyncio.run(scenario())
+    assert_error(refused, 503, "overloaded")
+    assert refused.headers["retry-after"] == "1"
+    assert other_model.status_code == 200  # the limit is per model
+    assert [r.status_code for r in served] == [200, 200]
