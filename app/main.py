@@ -74,9 +74,9 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     for task in settings.tasks:  # a disabled task has no routes at all: 404, not 503
         app.include_router(TASK_ROUTERS[task], dependencies=[Depends(require_api_key)])
 
-    # Added innermost first: request context wraps everything, so even a 413 gets an id.
+    # Added innermost first: request context wraps everything but admission control, so even a
+    # 413 gets an id and a log line; a request refused for overload gets an id and a count.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(AdmissionMiddleware, limit=settings.max_in_flight, paths=TASK_PATHS)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -86,6 +86,12 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             expose_headers=[REQUEST_ID_HEADER],
         )
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    app.add_middleware(
+        AdmissionMiddleware,
+        limit=settings.max_in_flight,
+        paths=TASK_PATHS,
+        metrics=app.state.metrics,
+    )
     return app
 
 

@@ -36,6 +36,11 @@ def _endpoint(scope: Scope) -> str:
     return path if isinstance(path, str) else "unmatched"
 
 
+def _request_id(scope: Scope) -> str:
+    given = Headers(scope=scope).get(REQUEST_ID_HEADER, "")
+    return given if _SANE_ID.fullmatch(given) else f"{_ID_PREFIX}-{next(_ID_COUNTER):x}"
+
+
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app, self.metrics = app, metrics
@@ -44,8 +49,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = Headers(scope=scope).get(REQUEST_ID_HEADER, "")
-        request_id = given if _SANE_ID.fullmatch(given) else f"{_ID_PREFIX}-{next(_ID_COUNTER):x}"
+        request_id = _request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         status, started = 500, False
 
@@ -129,14 +133,17 @@ class BodySizeLimitMiddleware:
 class AdmissionMiddleware:
     """Admission control: at most `limit` requests in flight per model; the rest get 503 at once.
 
-    Refusing here, before the body is read and parsed, costs almost nothing; refusing later, at
-    the model's queue, cost as much CPU as serving (0.42 ms per 503, measured at 4x capacity),
-    so overload crowded out the requests that were accepted.
+    The outermost layer, so a refusal costs almost nothing: no body read or parsed, no log line
+    (thousands a second under overload would themselves eat the CPU), only a request id and a
+    count in the metrics. Refusing later, at the model's queue, cost as much CPU as serving
+    (0.42 ms per 503, measured at 4x capacity), so overload crowded out accepted requests.
     """
 
-    def __init__(self, app: ASGIApp, limit: int, paths: Mapping[str, str]) -> None:
-        self.app, self.limit, self.paths = app, limit, paths  # paths: POST path -> model name
-        self.in_flight: Counter[str] = Counter()
+    def __init__(
+        self, app: ASGIApp, limit: int, paths: Mapping[str, str], metrics: Metrics
+    ) -> None:
+        self.app, self.limit, self.paths, self.metrics = app, limit, paths, metrics
+        self.in_flight: Counter[str] = Counter()  # paths: POST path -> model name
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         model = self.paths.get(scope["path"]) if scope["type"] == "http" else None
@@ -145,8 +152,9 @@ class AdmissionMiddleware:
             return
         if self.in_flight[model] >= self.limit:
             message = f"model '{model}' is overloaded ({self.limit} requests in flight); retry"
-            headers = {"Retry-After": "1"}
+            headers = {"Retry-After": "1", REQUEST_ID_HEADER: _request_id(scope)}
             await error_response(503, message, "overloaded", headers=headers)(scope, receive, send)
+            self.metrics.observe(scope["path"], "POST", 503, 0.0)
             return
         self.in_flight[model] += 1
         try:

@@ -167,9 +167,11 @@ def test_requests_beyond_the_in_flight_limit_are_refused_before_parsing(tmp_path
             refused = await client.post("/forecast", content=b"{not json", headers=JSON)
             other_model = await client.post("/sentiment", json={"text": "fine"})
             slow.release.set()
-            return [refused, other_model, *(await asyncio.gather(*held))]
+            served = await asyncio.gather(*held)
+            return [refused, other_model, (await client.get("/metrics")), *served]
 
-    refused, other_model, *served = asyncio.run(scenario())
+    refused, other_model, metrics, *served = asyncio.run(scenario())
+    assert 'endpoint="/forecast",method="POST",status="503"} 1.0' in metrics.text
     assert_error(refused, 503, "overloaded")
     assert refused.headers["retry-after"] == "1"
     assert other_model.status_code == 200  # the limit is per model
