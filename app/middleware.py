@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Mapping
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import error_response, internal_error_response
@@ -144,6 +145,15 @@ class AdmissionMiddleware:
     ) -> None:
         self.app, self.limit, self.paths, self.metrics = app, limit, paths, metrics
         self.in_flight: Counter[str] = Counter()  # paths: POST path -> model name
+        # Each model's refusal, rendered once: the body never changes.
+        self.refusals = {
+            model: error_response(
+                503,
+                f"model '{model}' is overloaded ({limit} requests in flight); retry",
+                "overloaded",
+            ).body
+            for model in set(paths.values())
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         model = self.paths.get(scope["path"]) if scope["type"] == "http" else None
@@ -151,9 +161,9 @@ class AdmissionMiddleware:
             await self.app(scope, receive, send)
             return
         if self.in_flight[model] >= self.limit:
-            message = f"model '{model}' is overloaded ({self.limit} requests in flight); retry"
             headers = {"Retry-After": "1", REQUEST_ID_HEADER: _request_id(scope)}
-            await error_response(503, message, "overloaded", headers=headers)(scope, receive, send)
+            refusal = Response(self.refusals[model], 503, headers, "application/json")
+            await refusal(scope, receive, send)
             self.metrics.observe(scope["path"], "POST", 503, 0.0)
             return
         self.in_flight[model] += 1
