@@ -45,3 +45,16 @@ container-test:
 .PHONY: bench
 bench: install
 	$(PY) -m bench $(BENCH_ARGS)
+
+# Overload (issue 6): /forecast capacity, then 4x that offered open loop, and 4x the stream limit
+# of /generate clients; ~1 minute. Writes bench/results/overload.md.
+# Options: make overload OVERLOAD_ARGS="--queue-rows 64 --seconds 20"
+.PHONY: overload
+overload: install
+	$(PY) -m bench.overload $(OVERLOAD_ARGS)
+
+# Soak (issue 6): mixed traffic for 10 minutes while the service's RSS is sampled; writes
+# bench/results/soak.md and soak_rss.csv. Options: make soak SOAK_ARGS="--minutes 1 --rate 80"
+.PHONY: soak
+soak: install
+	$(PY) -m bench.soak $(SOAK_ARGS)

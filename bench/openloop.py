@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -51,7 +52,8 @@ class Record:
     sent: float | None  # None: never got a connection
     done: float
     answer: Answer | None  # None: no answer (see `error`)
-    error: str = ""  # "connection" (refused, reset, closed), "unsent" or "unanswered"
+    error: str = ""  # "connection" (refused, reset, closed), "unsent", "unanswered", ...
+    connect: float | None = None  # seconds to open a new connection first; None: reused one
 
     @property
     def latency(self) -> float:
@@ -70,70 +72,43 @@ class OpenLoopResult:
     seconds: float  # length of the schedule
     records: list[Record]
     elapsed: float = 0.0  # start to the last answer
-    dispatched_in: float = 0.0  # start to the last request handed to a connection slot
+    dispatched_in: float = 0.0  # start to the last request's start (later when behind)
     connections_opened: int = 0
     peak_busy: int = 0  # most connections in use at once
     client_cpu_s: float = 0.0  # CPU this (client) process used meanwhile
-
-    @property
-    def offered_rps(self) -> float:
-        """Requests started per second of schedule actually achieved by this client."""
-        return len(self.records) / self.dispatched_in if self.dispatched_in else 0.0
 
     def count(self, predicate: Callable[[Record], bool]) -> int:
         return sum(1 for r in self.records if predicate(r))
 
 
-@dataclass
-class Pool:
-    """At most `size` connections; idle ones are reused, newest first."""
+CONNECTION_ERRORS = (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError)
 
-    host: str
-    port: int
-    headers: dict[str, str]
+
+@dataclass
+class _Pool:
+    """At most `size` requests on the wire, each on its own connection; idle connections are
+    reused, newest first. Requests that find every slot taken wait in order of arrival, as
+    plain entries (no task, no timer: under heavy overload tens of thousands may wait), and
+    take the next slot that frees up unless they have waited longer than `max_wait`."""
+
     size: int
-    opened: int = 0
+    max_wait: float
     busy: int = 0
     peak_busy: int = 0
-    _idle: list[Connection] = field(default_factory=list)
-    _slots: asyncio.Semaphore | None = None
+    opened: int = 0
+    idle: list[Connection] = field(default_factory=list)
+    waiting: deque[tuple[str, Job, float]] = field(default_factory=deque)
 
-    async def acquire(self) -> Connection:
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.size)
-        await self._slots.acquire()
+    def take(self) -> None:
         self.busy += 1
         self.peak_busy = max(self.peak_busy, self.busy)
-        if self._idle:
-            return self._idle.pop()
-        connection = Connection(self.host, self.port, self.headers)
-        try:
-            await connection.__aenter__()
-        except BaseException:
-            self._free()
-            raise
-        self.opened += 1
-        return connection
 
-    async def release(self, connection: Connection, keep: bool) -> None:
-        self._free()
-        if keep:
-            self._idle.append(connection)
-        else:
-            await connection.close()
-
-    def _free(self) -> None:
-        assert self._slots is not None
-        self.busy -= 1
-        self._slots.release()
-
-    async def close(self) -> None:
-        idle, self._idle = self._idle, []
-        for connection in idle:
-            await connection.close()
-
-
-CONNECTION_ERRORS = (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError)
+    def expired(self, now: float) -> list[tuple[str, Job, float]]:
+        """Remove and return the waiting requests scheduled more than max_wait before `now`."""
+        gone = []
+        while self.waiting and now - self.waiting[0][2] > self.max_wait:
+            gone.append(self.waiting.popleft())
+        return gone
 
 
 async def open_loop(
@@ -147,38 +122,70 @@ async def open_loop(
     max_wait: float = 1.0,
     timeout: float = 10.0,
     headers: dict[str, str] | None = None,
+    records: list[Record] | None = None,
 ) -> OpenLoopResult:
-    """Start request i at `i / rate` seconds for `seconds`; `pick(i)` says what it is."""
+    """Start request i at `i / rate` seconds for `seconds`; `pick(i)` says what it is.
+
+    Records are appended to `records` when given (a caller can watch them grow), else to a
+    new list; either way they end up in the result."""
     # perf_counter, not loop.time(): uvloop's clock ticks in whole milliseconds.
     clock = time.perf_counter
     loop = asyncio.get_running_loop()
-    pool = Pool(host, port, headers or {}, connections)
-    result = OpenLoopResult(rate, seconds, [])
+    pool = _Pool(connections, max_wait)
+    result = OpenLoopResult(rate, seconds, records if records is not None else [])
     cpu_before = time.process_time()
     start = clock() + 0.05
     tasks: set[asyncio.Task[None]] = set()
 
+    def give_up_expired() -> None:
+        now = clock() - start
+        for label, _, scheduled in pool.expired(now):
+            result.records.append(Record(label, scheduled, None, now, None, "unsent"))
+
+    def launch(label: str, job: Job, scheduled: float) -> None:
+        pool.take()
+        task = loop.create_task(one(label, job, scheduled))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    def slot_freed() -> None:
+        pool.busy -= 1
+        give_up_expired()
+        if pool.waiting:
+            launch(*pool.waiting.popleft())
+
     async def one(label: str, job: Job, scheduled: float) -> None:
-        sent: float | None = None
+        sent = clock() - start  # connecting, when needed, counts as part of the answer time
         connection: Connection | None = None
         answer: Answer | None = None
         error = ""
+        connect: float | None = None
         try:
-            async with asyncio.timeout(start + scheduled + max_wait - clock()):
-                connection = await pool.acquire()
-            sent = clock() - start
             async with asyncio.timeout(timeout):
+                if pool.idle:
+                    connection = pool.idle.pop()
+                else:
+                    connection = Connection(host, port, headers or {})
+                    await connection.__aenter__()
+                    connect = clock() - start - sent
+                    pool.opened += 1
                 answer = await job(connection)
-            await pool.release(connection, answer.keep)
-            connection = None
         except TimeoutError:
-            error = "unanswered" if sent is not None else "unsent"
+            error = "unanswered"
         except CONNECTION_ERRORS:
             error = "connection"
-        finally:
+        except Exception as exc:  # an answer this client could not make sense of
+            error = f"unreadable answer ({type(exc).__name__})"
+        done = clock() - start
+        result.records.append(Record(label, scheduled, sent, done, answer, error, connect))
+        try:
             if connection is not None:
-                await pool.release(connection, keep=False)
-        result.records.append(Record(label, scheduled, sent, clock() - start, answer, error))
+                if answer is not None and answer.keep:
+                    pool.idle.append(connection)
+                else:
+                    await connection.close()
+        finally:
+            slot_freed()
 
     total = round(rate * seconds)
     for i in range(total):
@@ -189,17 +196,51 @@ async def open_loop(
         elif i % 32 == 0:
             await asyncio.sleep(0)  # behind schedule: still let answers in now and then
         label, job = pick(i)
-        task = loop.create_task(one(label, job, scheduled))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
+        if pool.busy < pool.size:
+            launch(label, job, scheduled)
+        else:
+            pool.waiting.append((label, job, scheduled))
+            if i % 32 == 0:
+                give_up_expired()
     result.dispatched_in = max(clock() - start, seconds)
-    while tasks:
-        await asyncio.gather(*tasks)
-    await pool.close()
+    while tasks or pool.waiting:
+        give_up_expired()
+        await asyncio.sleep(0.01)
+    for connection in pool.idle:
+        await connection.close()
     result.elapsed = max((r.done for r in result.records), default=0.0)
     result.connections_opened, result.peak_busy = pool.opened, pool.peak_busy
     result.client_cpu_s = time.process_time() - cpu_before
     return result
+
+
+async def probed(
+    coroutine: Awaitable[T], host: str, port: int, every: float = 0.05, timeout: float = 10.0
+) -> tuple[T, list[float]]:
+    """Await `coroutine` while timing a `GET /health` every `every` seconds on a connection of
+    its own: how long the service's event loop takes to get to a request that costs nothing.
+    A probe that fails or times out counts as `timeout` seconds."""
+    latencies: list[float] = []
+
+    async def probe() -> None:
+        while True:
+            try:
+                async with Connection(host, port) as connection:
+                    while True:
+                        sent = time.perf_counter()
+                        await asyncio.wait_for(connection.request("GET", "/health"), timeout)
+                        latencies.append(time.perf_counter() - sent)
+                        await asyncio.sleep(every)
+            except (TimeoutError, *CONNECTION_ERRORS):
+                latencies.append(timeout)
+
+    task = asyncio.create_task(probe())
+    try:
+        return await coroutine, latencies
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:

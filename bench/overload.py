@@ -13,8 +13,12 @@
 4. After each: the process is alive, `/health` and `/ready` answer 200.
 
 When a run sheds nothing (the client could not fill the model's queue), it is repeated with a
-lower SEQSERVE_BATCH_MAX_QUEUE_ROWS (`--lowered-queue-rows`). Prints a markdown report and writes
-it to bench/results/overload.md.
+lower SEQSERVE_BATCH_MAX_QUEUE_ROWS (`--lowered-queue-rows`). `--queue-rows 64 ...` adds runs
+with other queue limits; `--admission-limit 32` adds a run of the service behind an in-flight
+limit checked before the body is read (an experiment, bench/servers/admission.py), for
+comparison. Every /forecast run is a fresh service process. During each run a `GET /health`
+every 50 ms shows how long the event loop takes to get to a request that costs nothing. Prints
+a markdown report and writes it to bench/results/overload.md.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from bench.openloop import (
     open_loop,
     percentile,
     post,
+    probed,
     run,
     stream,
 )
@@ -50,9 +55,11 @@ from bench.report import cpu_busy, machine
 from bench.service import (
     RESULTS,
     auth_headers,
+    batch_rows,
     check_models,
     default_models_dir,
     health_check,
+    model_calls,
     running_service,
     server_counts,
     stop_on_sigterm,
@@ -72,6 +79,7 @@ class Options:
     timeout: float
     queue_rows: list[int | None]  # one forecast run each; None: the service's own setting
     lowered_queue_rows: int | None
+    admission_limit: int | None
     stream_factor: int
     stream_seconds: float
     stream_tokens: int
@@ -108,6 +116,13 @@ def parse(argv: Sequence[str] | None) -> Options:
         default=32,
         help="rerun with this queue limit when a run sheds nothing (0: never)",
     )
+    add(
+        "--admission-limit",
+        type=int,
+        default=0,
+        help="also run /forecast behind an in-flight limit of this many requests checked "
+        "before the body is read (experiment: bench/servers/admission.py; 0: skip)",
+    )
     add("--stream-factor", type=int, default=4, help="stream clients / SEQSERVE_MAX_STREAMS")
     add("--stream-seconds", type=float, default=10.0)
     add("--stream-tokens", type=int, default=200, help="max_tokens of each stream")
@@ -129,6 +144,7 @@ def parse(argv: Sequence[str] | None) -> Options:
         timeout=args.timeout,
         queue_rows=[None, *args.queue_rows],
         lowered_queue_rows=args.lowered_queue_rows or None,
+        admission_limit=args.admission_limit or None,
         stream_factor=args.stream_factor,
         stream_seconds=args.stream_seconds,
         stream_tokens=args.stream_tokens,
@@ -184,10 +200,25 @@ def _retry_after(records: Sequence[Record]) -> str:
     return f"{len(shed) - missing:,} of {len(shed):,} (value {shown})"
 
 
-def _statuses(counts: dict[tuple[str, str], float], before: dict[tuple[str, str], float]) -> str:
-    delta = {k: v - before.get(k, 0.0) for k, v in counts.items()}
-    parts = [f"{status}: {n:,.0f}" for (_, status), n in sorted(delta.items()) if n]
+_PROBES = ("/health", "/ready", "/metrics")
+
+
+def _delta(
+    counts: dict[tuple[str, str], float], before: dict[tuple[str, str], float]
+) -> dict[tuple[str, str], float]:
+    """Answers by (endpoint, status) the service counted between two /metrics scrapes, without
+    this tool's own probes. Requests refused before routing are counted as "unmatched"."""
+    delta = {key: n - before.get(key, 0.0) for key, n in counts.items()}
+    return {key: n for key, n in delta.items() if n and key[0] not in _PROBES}
+
+
+def _statuses(delta: dict[tuple[str, str], float]) -> str:
+    parts = [f"{endpoint} {status}: {n:,.0f}" for (endpoint, status), n in sorted(delta.items())]
     return ", ".join(parts) or "none"
+
+
+def _by_status(delta: dict[tuple[str, str], float], status: str) -> float:
+    return sum(n for (_, s), n in delta.items() if s == status)
 
 
 @dataclass
@@ -198,9 +229,12 @@ class ForecastRun:
     rate: float
     result: OpenLoopResult
     server_cpu_s: float  # during the open-loop run
-    server_statuses: str  # what the service's own /metrics counted for /forecast meanwhile
+    server_delta: dict[tuple[str, str], float]  # what the service's /metrics counted meanwhile
     rss_before_mb: float
     after: After
+    probe: list[float]  # GET /health answer times during the open-loop run
+    calls_at_capacity: dict[str, float]  # model_calls() deltas over the capacity run
+    calls: dict[str, float]  # ... and over the open-loop run
 
     def records(self, predicate: Callable[[Record], bool]) -> list[Record]:
         return [r for r in self.result.records if predicate(r)]
@@ -219,6 +253,15 @@ class ForecastRun:
 
     def per_s(self, count: int) -> str:
         return f"{count / self.result.elapsed:,.0f}" if self.result.elapsed else "-"
+
+    def cpu_per_503_ms(self) -> float | None:
+        """Server CPU of one 503, estimated: the run's CPU less the 200s at the capacity run's
+        CPU per request, over the 503s (both counted by the service itself)."""
+        ok, shed = _by_status(self.server_delta, "200"), _by_status(self.server_delta, "503")
+        per_200 = self.capacity.cpu_ms_per_request
+        if not shed or per_200 is None:
+            return None
+        return max(0.0, (1000 * self.server_cpu_s - ok * per_200) / shed)
 
 
 def forecast_table(runs: Sequence[ForecastRun], max_wait: float) -> str:
@@ -273,12 +316,26 @@ def forecast_table(runs: Sequence[ForecastRun], max_wait: float) -> str:
             lambda r: _ms([x.from_schedule for x in r.served], 0.99),
         ),
         row(
+            "new connections: connect p50 / p99 (ms)",
+            lambda r: f"{_ms(_connects(r), 0.5)} / {_ms(_connects(r), 0.99)}",
+        ),
+        row(
             "503 latency p50 / p99 (ms)",
             lambda r: f"{_ms(_lat(r.shed), 0.5)} / {_ms(_lat(r.shed), 0.99)}",
         ),
         row("Retry-After on 503", lambda r: _retry_after(r.result.records)),
-        row("service's own count (/metrics)", lambda r: r.server_statuses),
+        row(
+            "GET /health meanwhile, p50 / p99 (ms)",
+            lambda r: f"{_ms(r.probe, 0.5)} / {_ms(r.probe, 0.99)}",
+        ),
+        row("service's own count (/metrics)", lambda r: _statuses(r.server_delta)),
+        row("model calls at capacity: rows, ms each", lambda r: _calls(r.calls_at_capacity)),
+        row("model calls during the run: rows, ms each", lambda r: _calls(r.calls)),
         row("server CPU during the run", cpu),
+        row(
+            "server CPU per 503 (estimate)",
+            lambda r: "-" if (c := r.cpu_per_503_ms()) is None else f"{c:.2f} ms",
+        ),
         row(
             "client: connections opened, peak busy",
             lambda r: f"{r.result.connections_opened:,}, {r.result.peak_busy}",
@@ -291,6 +348,25 @@ def forecast_table(runs: Sequence[ForecastRun], max_wait: float) -> str:
         row("afterwards", lambda r: r.after.text()),
     ]
     return "\n".join(lines)
+
+
+def _calls(calls: dict[str, float]) -> str:
+    """Mean rows per model call and mean time per call (model and preprocessing)."""
+    n = calls.get("calls", 0.0)
+    if not n:
+        return "-"
+    return (
+        f"{calls.get('rows', 0.0) / n:,.1f} rows, {1000 * calls.get('compute_s', 0.0) / n:,.1f} "
+        f"ms ({n:,.0f} calls)"
+    )
+
+
+def _calls_delta(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
+    return {k: v - before.get(k, 0.0) for k, v in after.items()}
+
+
+def _connects(r: ForecastRun) -> list[float]:
+    return [x.connect for x in r.result.records if x.connect is not None]
 
 
 def _lat(records: Sequence[Record]) -> list[float]:
@@ -307,6 +383,8 @@ class StreamRun:
     elapsed: float = 0.0
     server_statuses: str = ""
     after: After | None = None
+    probe: list[float] = field(default_factory=list)
+    steps_over_limit: str = "-"  # engine steps with more streams than the limit (/metrics)
 
     def accepted(self) -> list[Record]:
         return [r for r in self.records if r.answer is not None and r.answer.status == 200]
@@ -354,7 +432,9 @@ def stream_table(s: StreamRun) -> str:
             f"{_ms(_lat(accepted), 0.5)} / {_ms(_lat(accepted), 0.99)}",
         ),
         ("characters streamed", f"{chars:,} ({chars / s.elapsed:,.0f}/s)"),
-        ("most accepted streams open at once (client side)", str(s.peak_concurrent())),
+        ("most accepted streams open at once, as clients saw them", str(s.peak_concurrent())),
+        ("engine steps over the limit (service's /metrics)", s.steps_over_limit),
+        ("GET /health meanwhile, p50 / p99 (ms)", f"{_ms(s.probe, 0.5)} / {_ms(s.probe, 0.99)}"),
         ("service's own count (/metrics)", s.server_statuses),
         ("afterwards", s.after.text() if s.after else "-"),
     ]
@@ -376,11 +456,12 @@ def forecast_run(o: Options, server: Server, label: str, queue_rows: int) -> For
     url, headers = server.url + "/forecast", auth_headers()
     print(f"[{label}] capacity: {o.warmup:g} s warm-up + {o.capacity_seconds:g} s", flush=True)
     run_load(o.generator, url, bodies, o.capacity_connections, o.warmup, headers)
-    cpu = server.cpu_seconds()
+    cpu, calls_before = server.cpu_seconds(), model_calls(server, "forecast")
     capacity = run_load(
         o.generator, url, bodies, o.capacity_connections, o.capacity_seconds, headers
     )
     capacity = replace(capacity, server_cpu_s=server.cpu_seconds() - cpu)
+    calls_at_capacity = _calls_delta(model_calls(server, "forecast"), calls_before)
     rate = o.factor * capacity.rps
     print(
         f"[{label}] capacity {capacity.rps:,.0f} req/s (p99 {capacity.p99_ms:.0f} ms, "
@@ -390,22 +471,23 @@ def forecast_run(o: Options, server: Server, label: str, queue_rows: int) -> For
     jobs = [post("/forecast", body) for body in bodies]
     rss_before = server.rss_bytes() / 2**20
     before, cpu = server_counts(server), server.cpu_seconds()
-    result = run(
-        open_loop(
-            HOST,
-            server.port,
-            rate,
-            o.seconds,
-            lambda i: ("forecast", jobs[i % len(jobs)]),
-            connections=o.connections,
-            max_wait=o.max_wait,
-            timeout=o.timeout,
-            headers=headers,
-        )
+    calls_before = model_calls(server, "forecast")
+    load = open_loop(
+        HOST,
+        server.port,
+        rate,
+        o.seconds,
+        lambda i: ("forecast", jobs[i % len(jobs)]),
+        connections=o.connections,
+        max_wait=o.max_wait,
+        timeout=o.timeout,
+        headers=headers,
     )
+    result, probe = run(probed(load, HOST, server.port))
     server_cpu = server.cpu_seconds() - cpu
     after = _after(server)
-    counts = {k: v for k, v in server_counts(server).items() if k[0] == "/forecast"}
+    delta = _delta(server_counts(server), before)
+    calls = _calls_delta(model_calls(server, "forecast"), calls_before)
     found = ForecastRun(
         label,
         queue_rows,
@@ -413,9 +495,12 @@ def forecast_run(o: Options, server: Server, label: str, queue_rows: int) -> For
         rate,
         result,
         server_cpu,
-        _statuses(counts, before),
+        delta,
         rss_before,
         after,
+        probe,
+        calls_at_capacity,
+        calls,
     )
     print(
         f"[{label}] served {len(found.served):,}, shed {len(found.shed):,}, other "
@@ -473,20 +558,73 @@ def stream_run(o: Options, server: Server, limit: int) -> StreamRun:
     clients = o.stream_factor * limit
     print(f"[generate] {clients} stream clients (limit {limit}) for {o.stream_seconds:g} s")
     body = payloads.generate_body(o.stream_tokens)
-    before = server_counts(server)
-    records, elapsed = run(
-        _stream_clients(server.port, body, clients, o.stream_seconds, o.retry_pause, o.timeout)
-    )
+    before, rows_before = server_counts(server), batch_rows(server, "generate")
+    load = _stream_clients(server.port, body, clients, o.stream_seconds, o.retry_pause, o.timeout)
+    (records, elapsed), probe = run(probed(load, HOST, server.port))
     found = StreamRun(limit, clients, o.stream_seconds, o.stream_tokens, records, elapsed)
-    found.after = _after(server)
-    counts = {k: v for k, v in server_counts(server).items() if k[0] == "/generate"}
-    found.server_statuses = _statuses(counts, before)
+    found.probe, found.after = probe, _after(server)
+    rows = batch_rows(server, "generate")
+    bounds = sorted(b for b in rows if b >= limit)
+    if bounds:  # calls with more rows than the smallest bucket bound at or above the limit
+        edge, everything = bounds[0], max(rows)
+        steps = rows[everything] - rows_before.get(everything, 0.0)
+        over = steps - (rows[edge] - rows_before.get(edge, 0.0))
+        found.steps_over_limit = f"{over:,.0f} of {steps:,.0f} steps had more than {edge:g}"
+    found.server_statuses = _statuses(_delta(server_counts(server), before))
     accepted = len(found.accepted())
     print(f"[generate] {accepted:,} accepted of {len(records):,}; {found.after.text()}")
     return found
 
 
 # --- report ---------------------------------------------------------------------------------
+
+
+def run_notes(o: Options, runs: Sequence[ForecastRun], s: StreamRun | None) -> list[str]:
+    """What the numbers imply, in words, so the report reads on its own."""
+    notes = []
+    for r in runs:
+        unsent = r.result.count(lambda x: x.error == "unsent")
+        answered = [x.latency for x in r.result.records if x.answer is not None]
+        if unsent and answered:
+            mean = sum(answered) / len(answered)
+            notes.append(
+                f"{r.label}: {unsent:,} of {len(r.result.records):,} requests never got one of "
+                f"the {o.connections} connections within {o.max_wait:g} s, because every one was "
+                f"waiting on the service: at the measured mean answer time of {mean * 1000:,.0f} "
+                f"ms a pool of {o.connections} carries at most {o.connections / mean:,.0f} req/s "
+                f"(Little's law), against {r.rate:,.0f} offered. Answering every request in "
+                f"{mean * 1000:,.0f} ms on average, 503s included, is the service's doing, not "
+                "the client's."
+            )
+        per_503, per_200 = r.cpu_per_503_ms(), r.capacity.cpu_ms_per_request
+        if per_503 is not None and per_200:
+            notes.append(
+                f"{r.label}: a 503 cost the service about {per_503:.2f} ms of CPU against "
+                f"{per_200:.2f} ms for a 200 at capacity ({per_503 / per_200:.0%}); "
+                f"{_by_status(r.server_delta, '503') / r.result.elapsed:,.0f} of them a second "
+                f"kept the server at {r.server_cpu_s / r.result.elapsed:.2f} cores."
+            )
+        calls, base = r.calls.get("calls", 0.0), r.calls_at_capacity.get("calls", 0.0)
+        if calls and base:
+            during = 1000 * r.calls.get("compute_s", 0.0) / calls
+            before = 1000 * r.calls_at_capacity.get("compute_s", 0.0) / base
+            if during > 3 * before:
+                notes.append(
+                    f"{r.label}: a model call took {during:,.1f} ms during the run against "
+                    f"{before:,.1f} ms at capacity (the service's own batch timing), while a GET "
+                    f"/health waited {_ms(r.probe, 0.5)} ms (p50) for the event loop. The "
+                    "batcher times a call on the event loop, from handing it to the batch thread "
+                    "until the loop resumes after it, and starts the next call only then: under "
+                    "overload each call also waits out the loop's lag while the model thread "
+                    "idles, which is what caps the 200s."
+                )
+    if s is not None and s.peak_concurrent() > s.limit:
+        notes.append(
+            f"generate: clients saw up to {s.peak_concurrent()} accepted streams open at once "
+            f"against a limit of {s.limit}: the engine frees a stream's slot when it makes the "
+            "last token, a moment before that stream's client has read its end."
+        )
+    return notes
 
 
 def checks(o: Options, runs: Sequence[ForecastRun], s: StreamRun | None) -> list[str]:
@@ -597,10 +735,24 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{o.lowered_queue_rows}."
                 )
                 todo.append(o.lowered_queue_rows)
+        if o.admission_limit:
+            limit = o.admission_limit
+            overrides = {"BENCH_ADMISSION_LIMIT": str(limit)}
+            app = "bench.servers.admission:app"
+            with running_service(o.models_dir, "overload-edge", overrides, asgi_app=app) as server:
+                label = f"edge limit {limit} (experiment)"
+                runs.append(forecast_run(o, server, label, configured.batch_max_queue_rows))
+            notes.append(
+                f"'{label}' is not the service as it is: bench/servers/admission.py wraps it "
+                f"and answers the same 503 (overloaded, Retry-After 1) as soon as {limit} "
+                "inference requests are inside, before the body is read and before any of the "
+                "service's middleware (request id, log line, metrics) runs; the service's "
+                "/metrics count only what got in."
+            )
     except KeyboardInterrupt:
         print("\ninterrupted: every server started has been stopped", file=sys.stderr)
         return 130
-    text = report(o, runs, streams, busy, notes)
+    text = report(o, runs, streams, busy, notes + run_notes(o, runs, streams))
     print("\n" + text)
     o.output.parent.mkdir(parents=True, exist_ok=True)
     o.output.write_text(text, encoding="utf-8")

@@ -68,13 +68,21 @@ def running_service(
     overrides: Mapping[str, str] | None = None,
     log_dir: Path = RESULTS,
     ready_timeout: float = 120,
+    asgi_app: str | None = None,
 ) -> Iterator[Server]:
-    """`python -m app` on a free port, ready (`server.ready_seconds` set), stopped on leaving."""
+    """`python -m app` on a free port, ready (`server.ready_seconds` set), stopped on leaving.
+
+    With `asgi_app` ("module:attribute"), uvicorn serves that app instead, with the same
+    environment (experiments that wrap the service, such as bench/servers/admission.py)."""
     port = free_port()
     env = dict(os.environ)
     env.update(overrides or {})
     env.update(SEQSERVE_HOST=HOST, SEQSERVE_PORT=str(port), SEQSERVE_MODELS_DIR=str(models_dir))
-    with serve(name, [sys.executable, "-m", "app"], port, env, log_dir, ROOT) as server:
+    command = [sys.executable, "-m", "app"]
+    if asgi_app is not None:
+        command = [sys.executable, "-m", "uvicorn", asgi_app, f"--host={HOST}", f"--port={port}"]
+        command += ["--no-access-log", "--log-level=warning"]
+    with serve(name, command, port, env, log_dir, ROOT) as server:
         server.wait_ready("/ready", timeout=ready_timeout)
         yield server
 
@@ -95,23 +103,62 @@ def health_check(server: Server) -> tuple[bool, int, int]:
     return server.process.poll() is None, get(server, "/health")[0], get(server, "/ready")[0]
 
 
+Sample = tuple[str, dict[str, str], float]  # metric name, labels, value
+
+
+def scrape(server: Server) -> list[Sample]:
+    """Every sample of the service's /metrics (Prometheus text format); [] when unavailable."""
+    status, body = get(server, "/metrics")
+    samples: list[Sample] = []
+    if status != 200:
+        return samples
+    for line in body.decode("utf-8", "replace").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        head, _, value = line.rpartition(" ")
+        name, _, labels_text = head.partition("{")
+        labels = {}
+        for part in _split_labels(labels_text.removesuffix("}")):
+            key, _, quoted = part.partition("=")
+            labels[key] = json.loads(quoted)
+        samples.append((name, labels, float(value)))
+    return samples
+
+
 def server_counts(server: Server) -> dict[tuple[str, str], float]:
     """The service's own request counter from /metrics: (endpoint, status) -> count."""
-    status, body = get(server, "/metrics")
     counts: dict[tuple[str, str], float] = {}
-    if status != 200:
-        return counts
-    for line in body.decode("utf-8", "replace").splitlines():
-        if not line.startswith("seqserve_requests_total{"):
-            continue
-        labels_text, _, value = line[len("seqserve_requests_total{") :].rpartition("} ")
-        labels = dict(
-            (part.split("=", 1)[0], json.loads(part.split("=", 1)[1]))
-            for part in _split_labels(labels_text)
-        )
-        key = (labels.get("endpoint", ""), labels.get("status", ""))
-        counts[key] = counts.get(key, 0.0) + float(value)
+    for name, labels, value in scrape(server):
+        if name == "seqserve_requests_total":
+            key = (labels.get("endpoint", ""), labels.get("status", ""))
+            counts[key] = counts.get(key, 0.0) + value
     return counts
+
+
+def model_calls(server: Server, model: str) -> dict[str, float]:
+    """Totals for `model` from the service's batch histograms: "calls", "rows", "compute_s"
+    (model-call time, preprocessing included) and "queue_s" (oldest request's wait, summed)."""
+    wanted = {
+        "seqserve_batch_rows_count": "calls",
+        "seqserve_batch_rows_sum": "rows",
+        "seqserve_batch_compute_seconds_sum": "compute_s",
+        "seqserve_batch_queue_seconds_sum": "queue_s",
+    }
+    return {
+        wanted[name]: value
+        for name, labels, value in scrape(server)
+        if name in wanted and labels.get("model") == model
+    }
+
+
+def batch_rows(server: Server, model: str) -> dict[float, float]:
+    """The service's histogram of rows per model call for `model`: upper bound -> calls (with
+    that many rows or fewer, cumulative, as Prometheus keeps it)."""
+    return {
+        float(labels["le"]): value
+        for name, labels, value in scrape(server)
+        if name == "seqserve_batch_rows_bucket" and labels.get("model") == model
+    }
 
 
 def _split_labels(text: str) -> list[str]:
