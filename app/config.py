@@ -76,10 +76,8 @@ class Settings(BaseSettings):
     max_stop_chars: int = Field(default=32, gt=0)
 
     # --- admission and micro-batching (per model) ---------------------------------------------
-    # 64: twice a full batch, so a client with a few dozen connections is never refused (at
-    # exactly the limit, a keep-alive connection's next request can arrive before the previous
-    # one has left the count), and an accepted request still waits only tens of milliseconds.
-    max_in_flight: int = Field(default=64, gt=0, description="requests per model before 503")
+    # 32: enough to fill batches, few enough that an accepted request waits only milliseconds.
+    max_in_flight: int = Field(default=32, gt=0, description="requests per model before 503")
     batch_max_rows: int = Field(default=64, gt=0, description="rows in one model call")
     batch_max_queue_rows: int = Field(default=256, gt=0, description="waiting rows before 503")
     batch_max_delay_ms: float = Field(default=0.0, ge=0, le=1000, description="wait for more")

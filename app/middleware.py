@@ -167,7 +167,21 @@ class AdmissionMiddleware:
             self.metrics.observe(scope["path"], "POST", 503, 0.0)
             return
         self.in_flight[model] += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released, self.in_flight[model] = True, self.in_flight[model] - 1
+
+        async def send_and_release(message: Message) -> None:
+            # Leave the count before the client has the whole answer: a keep-alive client's next
+            # request may otherwise arrive while this one still counts, and be refused.
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                release()
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send_and_release)
         finally:
-            self.in_flight[model] -= 1
+            release()

@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -196,5 +197,28 @@ def test_sigterm_lets_a_running_stream_finish(tiny_models: Path, tmp_path: Path)
         assert server.process.wait(timeout=30) in (0, -signal.SIGTERM)
         log = server.log.read_text()
         assert "Application shutdown complete" in log and "Traceback" not in log, log
+    finally:
+        server.stop()
+
+
+def test_keep_alive_clients_at_the_in_flight_limit_are_never_refused(
+    tiny_models: Path, tmp_path: Path
+) -> None:
+    """As many keep-alive clients as the limit, each one request at a time: none is refused,
+    so every request leaves the count, and leaves it before its client can send the next one."""
+    clients = 8
+    server = Server(tiny_models, tmp_path / "limit.log", max_in_flight=str(clients))
+    try:
+        assert server.wait_until_loaded()[-1].status_code == 200
+        window = server.client.get("/models").json()["models"][0]["info"]["input"]["window"]
+        body = {"series": [float(i % 24) for i in range(window)], "horizon": 3}
+
+        def one_client(_: int) -> list[int]:
+            with httpx.Client(base_url=server.url, timeout=30) as http:
+                return [http.post("/forecast", json=body).status_code for _ in range(150)]
+
+        with ThreadPoolExecutor(clients) as pool:
+            statuses = [code for codes in pool.map(one_client, range(clients)) for code in codes]
+        assert statuses == [200] * clients * 150
     finally:
         server.stop()
