@@ -172,6 +172,14 @@ def fake_registry(
     return registry
 
 
+def loaded_registry(models_dir: Path, **overrides: Any) -> Registry:
+    """A registry of the real artifacts in `models_dir`, loaded now; every model must be ready."""
+    registry = Registry(make_settings(models_dir=models_dir, **overrides))
+    registry.load_all()
+    assert registry.ready, [s.reason for s in registry.statuses()]
+    return registry
+
+
 def make_settings(**overrides: Any) -> Settings:
     # No .env file: tests must not depend on the machine they run on.
     return Settings(_env_file=None, **overrides)  # type: ignore[call-arg]

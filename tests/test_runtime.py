@@ -11,7 +11,7 @@ from typing import cast
 
 import numpy as np
 import pytest
-from conftest import make_settings
+from conftest import loaded_registry, make_settings
 
 from app.config import PROJECT_ROOT
 from app.registry import Registry
@@ -24,10 +24,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def loaded(tiny_models: Path) -> Registry:
-    registry = Registry(make_settings(models_dir=tiny_models, threads=1))
-    registry.load_all()
-    assert registry.ready, [s.reason for s in registry.statuses()]
-    return registry
+    return loaded_registry(tiny_models, threads=1)
 
 
 def test_forecast_reads_the_last_window_and_truncates_the_horizon(loaded: Registry) -> None:

@@ -12,7 +12,7 @@ from typing import Any, cast
 
 import numpy as np
 import pytest
-from conftest import make_settings
+from conftest import loaded_registry, make_settings
 from fastapi.testclient import TestClient
 
 from app.batching import Overloaded
@@ -28,10 +28,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def registry(tiny_models: Path) -> Registry:
-    registry = Registry(make_settings(models_dir=tiny_models, max_streams=6))
-    registry.load_all()
-    assert registry.ready, [s.reason for s in registry.statuses()]
-    return registry
+    return loaded_registry(tiny_models, max_streams=6)
 
 
 def test_forecasts_do_not_depend_on_the_batch(registry: Registry) -> None:
