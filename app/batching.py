@@ -12,12 +12,12 @@ The queue is bounded: past `max_queue_rows` waiting rows a request is refused at
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -68,9 +68,11 @@ class Batching:
 class MicroBatcher(Generic[Item, Result]):
     """`await batcher.submit(item, rows)` -> that item's result from `run_batch(items)`.
 
-    `run_batch` runs in one dedicated thread per model (never on the event loop) and must return
+    `run_batch` runs on one dedicated thread per model (never on the event loop) and must return
     one result per item, in order. Each model call sees whole requests: a request's rows are
-    never split across two batches.
+    never split across two batches. The thread takes the next batch itself as soon as a call
+    ends: it never waits for the event loop, which under overload is busy parsing and refusing
+    (measured: with the loop choosing batches, a 7 ms model call took 17 ms end to end).
     """
 
     def __init__(
@@ -83,23 +85,23 @@ class MicroBatcher(Generic[Item, Result]):
         self.name, self.limits, self._run_batch, self._observer = name, limits, run_batch, observer
         self._queue: deque[_Pending[Item, Result]] = deque()
         self._queued_rows = 0
-        self._wake = asyncio.Event()
-        self._worker: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"batch-{name}")
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
 
     async def submit(self, item: Item, rows: int = 1) -> Result:
-        if self._queued_rows + rows > self.limits.max_queue_rows and self._queue:
-            raise Overloaded(self.name)
-        loop = asyncio.get_running_loop()
-        if self._worker is None or self._worker.done() or self._loop is not loop:
-            # First use, or a new event loop (tests start one per client): a fresh worker.
-            self._wake, self._loop = asyncio.Event(), loop
-            self._worker = loop.create_task(self._serve(), name=f"batcher-{self.name}")
-        pending = _Pending(item, rows, loop.create_future(), time.perf_counter())
-        self._queue.append(pending)
-        self._queued_rows += rows
-        self._wake.set()
+        pending = _Pending(item, rows, asyncio.get_running_loop().create_future(), 0.0)
+        with self._changed:
+            if self._queued_rows + rows > self.limits.max_queue_rows and self._queue:
+                raise Overloaded(self.name)
+            pending.queued_at = time.perf_counter()
+            self._queue.append(pending)
+            self._queued_rows += rows
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._serve, name=f"batch-{self.name}", daemon=True
+                )
+                self._thread.start()
+            self._changed.notify()
         return await pending.future
 
     def _take_batch(self) -> list[_Pending[Item, Result]]:
@@ -111,40 +113,41 @@ class MicroBatcher(Generic[Item, Result]):
         self._queued_rows -= rows
         return batch
 
-    async def _serve(self) -> None:
-        loop = asyncio.get_running_loop()
+    def _serve(self) -> None:
         while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._queue:
-                if self.limits.max_delay > 0:
-                    await asyncio.sleep(self.limits.max_delay)
+            with self._changed:
+                while not self._queue:
+                    self._changed.wait()
+            if self.limits.max_delay > 0:
+                time.sleep(self.limits.max_delay)
+            with self._changed:
                 batch = [p for p in self._take_batch() if not p.future.done()]
-                if batch:
-                    await self._run(loop, batch)
+            if batch:
+                self._run(batch)
 
-    async def _run(
-        self, loop: asyncio.AbstractEventLoop, batch: list[_Pending[Item, Result]]
-    ) -> None:
+    def _run(self, batch: list[_Pending[Item, Result]]) -> None:
         started = time.perf_counter()
         try:
-            results = await loop.run_in_executor(
-                self._executor, self._run_batch, [p.item for p in batch]
-            )
-        except Exception as exc:  # one bad batch fails its requests, not the worker
-            for pending in batch:
-                if not pending.future.done():
-                    pending.future.set_exception(exc)
-            return
-        if self._observer is not None:
-            rows = sum(p.rows for p in batch)
-            queued = started - min(p.queued_at for p in batch)
-            self._observer.observe_batch(self.name, rows, queued, time.perf_counter() - started)
+            results: Sequence[Result | BaseException] = self._run_batch([p.item for p in batch])
+        except Exception as exc:  # one bad batch fails its requests, not the thread
+            results = [exc] * len(batch)
+        else:
+            if self._observer is not None:
+                rows = sum(p.rows for p in batch)
+                queued = started - min(p.queued_at for p in batch)
+                compute = time.perf_counter() - started
+                self._observer.observe_batch(self.name, rows, queued, compute)
         for pending, result in zip(batch, results, strict=True):
-            if not pending.future.done():  # the client may have gone away meanwhile
-                pending.future.set_result(result)
+            try:
+                pending.future.get_loop().call_soon_threadsafe(_settle, pending.future, result)
+            except RuntimeError:  # that request's event loop has closed: nobody is waiting
+                continue
 
-    def close(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+
+def _settle(future: asyncio.Future[Any], result: Any) -> None:
+    if future.done():  # the client went away meanwhile
+        return
+    if isinstance(result, BaseException):
+        future.set_exception(result)
+    else:
+        future.set_result(result)

@@ -58,7 +58,6 @@ def test_requests_queued_while_the_model_is_busy_run_together() -> None:
     assert results == [[0], [2, 2], [4, 4], [6, 6]]
     assert model.batches == [[[0]], [[1, 1], [2, 2], [3, 3]]]
     assert observer.calls == [("m", 1), ("m", 6)]
-    batcher.close()
 
 
 def test_batches_never_exceed_max_rows_nor_split_a_request() -> None:
@@ -78,7 +77,6 @@ def test_batches_never_exceed_max_rows_nor_split_a_request() -> None:
     asyncio.run(scenario())
     rows = [sum(len(item) for item in batch) for batch in model.batches[1:]]
     assert rows == [3, 4, 5, 2]  # in arrival order; a 5-row request runs alone
-    batcher.close()
 
 
 def test_a_full_queue_refuses_at_once() -> None:
@@ -98,7 +96,6 @@ def test_a_full_queue_refuses_at_once() -> None:
         assert await batcher.submit([5]) == [10]  # drained: accepted again
 
     asyncio.run(scenario())
-    batcher.close()
 
 
 def test_a_failing_batch_fails_only_its_requests() -> None:
@@ -115,14 +112,12 @@ def test_a_failing_batch_fails_only_its_requests() -> None:
         assert await batcher.submit(7) == 7
 
     asyncio.run(scenario())
-    batcher.close()
 
 
 def test_a_new_event_loop_gets_a_fresh_worker() -> None:
     batcher = MicroBatcher("m", Recorder(), BatchLimits())
     assert asyncio.run(batcher.submit([1])) == [2]
     assert asyncio.run(batcher.submit([2])) == [4]
-    batcher.close()
 
 
 class OverloadedForecaster(FakeForecaster):
