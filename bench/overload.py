@@ -13,12 +13,12 @@
 4. After each: the process is alive, `/health` and `/ready` answer 200.
 
 When a run sheds nothing (the client could not fill the model's queue), it is repeated with a
-lower SEQSERVE_BATCH_MAX_QUEUE_ROWS (`--lowered-queue-rows`). `--queue-rows 64 ...` adds runs
-with other queue limits; `--admission-limit 32` adds a run of the service behind an in-flight
-limit checked before the body is read (an experiment, bench/servers/admission.py), for
-comparison. Every /forecast run is a fresh service process. During each run a `GET /health`
-every 50 ms shows how long the event loop takes to get to a request that costs nothing. Prints
-a markdown report and writes it to bench/results/overload.md.
+lower SEQSERVE_BATCH_MAX_QUEUE_ROWS (`--lowered-queue-rows`). `--in-flight 16 64` and
+`--queue-rows 64` add /forecast runs with other SEQSERVE_MAX_IN_FLIGHT or
+SEQSERVE_BATCH_MAX_QUEUE_ROWS values, for comparison. Every /forecast run is a fresh service
+process. During each run a `GET /health` every 50 ms shows how long the event loop takes to get
+to a request that costs nothing. Prints a markdown report and writes it to
+bench/results/overload.md.
 """
 
 from __future__ import annotations
@@ -77,9 +77,8 @@ class Options:
     connections: int
     max_wait: float
     timeout: float
-    queue_rows: list[int | None]  # one forecast run each; None: the service's own setting
+    variants: list[dict[str, str]]  # one /forecast run each: settings over the service's own
     lowered_queue_rows: int | None
-    admission_limit: int | None
     stream_factor: int
     stream_seconds: float
     stream_tokens: int
@@ -117,11 +116,11 @@ def parse(argv: Sequence[str] | None) -> Options:
         help="rerun with this queue limit when a run sheds nothing (0: never)",
     )
     add(
-        "--admission-limit",
+        "--in-flight",
         type=int,
-        default=0,
-        help="also run /forecast behind an in-flight limit of this many requests checked "
-        "before the body is read (experiment: bench/servers/admission.py; 0: skip)",
+        nargs="*",
+        default=[],
+        help="also run /forecast with these SEQSERVE_MAX_IN_FLIGHT values",
     )
     add("--stream-factor", type=int, default=4, help="stream clients / SEQSERVE_MAX_STREAMS")
     add("--stream-seconds", type=float, default=10.0)
@@ -142,9 +141,12 @@ def parse(argv: Sequence[str] | None) -> Options:
         connections=args.connections,
         max_wait=args.max_wait,
         timeout=args.timeout,
-        queue_rows=[None, *args.queue_rows],
+        variants=[
+            {},
+            *({"SEQSERVE_MAX_IN_FLIGHT": str(n)} for n in args.in_flight),
+            *({"SEQSERVE_BATCH_MAX_QUEUE_ROWS": str(n)} for n in args.queue_rows),
+        ],
         lowered_queue_rows=args.lowered_queue_rows or None,
-        admission_limit=args.admission_limit or None,
         stream_factor=args.stream_factor,
         stream_seconds=args.stream_seconds,
         stream_tokens=args.stream_tokens,
@@ -223,8 +225,7 @@ def _by_status(delta: dict[tuple[str, str], float], status: str) -> float:
 
 @dataclass
 class ForecastRun:
-    label: str
-    queue_rows: int
+    label: str  # the settings that differ from the service's own, or "service settings"
     capacity: LoadResult
     rate: float
     result: OpenLoopResult
@@ -283,7 +284,6 @@ def forecast_table(runs: Sequence[ForecastRun], max_wait: float) -> str:
     lines = [
         "| | " + " | ".join(r.label for r in runs) + " |",
         "|---|" + "---:|" * len(runs),
-        row("SEQSERVE_BATCH_MAX_QUEUE_ROWS", lambda r: str(r.queue_rows)),
         row(
             "capacity, closed loop (req/s, p99 ms)",
             lambda r: f"{r.capacity.rps:,.0f} ({r.capacity.p99_ms:,.0f} ms)",
@@ -375,7 +375,8 @@ def _lat(records: Sequence[Record]) -> list[float]:
 
 @dataclass
 class StreamRun:
-    limit: int
+    limit: int  # SEQSERVE_MAX_STREAMS
+    in_flight: int | None  # SEQSERVE_MAX_IN_FLIGHT: admission counts a stream until it ends
     clients: int
     seconds: float
     tokens: int
@@ -414,6 +415,7 @@ def stream_table(s: StreamRun) -> str:
     chars = sum(r.answer.chars for r in accepted if r.answer is not None)
     rows = [
         ("SEQSERVE_MAX_STREAMS", str(s.limit)),
+        ("SEQSERVE_MAX_IN_FLIGHT (per model)", "-" if s.in_flight is None else str(s.in_flight)),
         ("clients at once", f"{s.clients} for {s.seconds:g} s, {s.tokens} characters a stream"),
         ("first burst: accepted / shed", f"{burst_ok} / {len(burst) - burst_ok}"),
         ("attempts", f"{len(s.records):,}"),
@@ -451,7 +453,7 @@ def _after(server: Server) -> After:
     return After(alive, health, ready, server.rss_bytes() / 2**20)
 
 
-def forecast_run(o: Options, server: Server, label: str, queue_rows: int) -> ForecastRun:
+def forecast_run(o: Options, server: Server, label: str) -> ForecastRun:
     bodies = payloads.forecast_bodies()
     url, headers = server.url + "/forecast", auth_headers()
     print(f"[{label}] capacity: {o.warmup:g} s warm-up + {o.capacity_seconds:g} s", flush=True)
@@ -490,7 +492,6 @@ def forecast_run(o: Options, server: Server, label: str, queue_rows: int) -> For
     calls = _calls_delta(model_calls(server, "forecast"), calls_before)
     found = ForecastRun(
         label,
-        queue_rows,
         capacity,
         rate,
         result,
@@ -554,14 +555,16 @@ async def _stream_clients(
     return records, time.perf_counter() - start
 
 
-def stream_run(o: Options, server: Server, limit: int) -> StreamRun:
+def stream_run(o: Options, server: Server, limit: int, in_flight: int | None) -> StreamRun:
     clients = o.stream_factor * limit
     print(f"[generate] {clients} stream clients (limit {limit}) for {o.stream_seconds:g} s")
     body = payloads.generate_body(o.stream_tokens)
     before, rows_before = server_counts(server), batch_rows(server, "generate")
     load = _stream_clients(server.port, body, clients, o.stream_seconds, o.retry_pause, o.timeout)
     (records, elapsed), probe = run(probed(load, HOST, server.port))
-    found = StreamRun(limit, clients, o.stream_seconds, o.stream_tokens, records, elapsed)
+    found = StreamRun(
+        limit, in_flight, clients, o.stream_seconds, o.stream_tokens, records, elapsed
+    )
     found.probe, found.after = probe, _after(server)
     rows = batch_rows(server, "generate")
     bounds = sorted(b for b in rows if b >= limit)
@@ -618,6 +621,14 @@ def run_notes(o: Options, runs: Sequence[ForecastRun], s: StreamRun | None) -> l
                     "overload each call also waits out the loop's lag while the model thread "
                     "idles, which is what caps the 200s."
                 )
+    if s is not None and s.in_flight is not None and s.in_flight < s.limit:
+        notes.append(
+            f"generate: SEQSERVE_MAX_IN_FLIGHT={s.in_flight} per model is below "
+            f"SEQSERVE_MAX_STREAMS={s.limit}, and admission counts a stream until its last byte: "
+            f"at most {s.in_flight} generations run at once, the stream limit is never reached "
+            f"and the 503s come from admission control (most open at once here: "
+            f"{s.peak_concurrent()})."
+        )
     if s is not None and s.peak_concurrent() > s.limit:
         notes.append(
             f"generate: clients saw up to {s.peak_concurrent()} accepted streams open at once "
@@ -716,39 +727,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     runs: list[ForecastRun] = []
     streams: StreamRun | None = None
     notes: list[str] = []
-    todo = list(o.queue_rows)
+    todo = list(o.variants)
     try:
         while todo:
-            rows = todo.pop(0)
-            overrides = {} if rows is None else {"SEQSERVE_BATCH_MAX_QUEUE_ROWS": str(rows)}
-            effective = configured.batch_max_queue_rows if rows is None else rows
-            label = "service settings" if rows is None else f"queue {rows} rows"
-            name = "overload" if rows is None else f"overload-q{rows}"
+            overrides = todo.pop(0)
+            label = ", ".join(f"{k}={v}" for k, v in overrides.items()) or "service settings"
+            name = f"overload-{len(runs)}" if overrides else "overload"  # its log file
             with running_service(o.models_dir, name, overrides) as server:
-                runs.append(forecast_run(o, server, label, effective))
-                if rows is None:
-                    streams = stream_run(o, server, configured.max_streams)
-            if not runs[-1].shed and o.lowered_queue_rows and rows != o.lowered_queue_rows:
+                runs.append(forecast_run(o, server, label))
+                if not overrides:
+                    # Admission control (when the service has it) also counts streams.
+                    in_flight = getattr(configured, "max_in_flight", None)
+                    streams = stream_run(o, server, configured.max_streams, in_flight)
+            rows = int(overrides.get("SEQSERVE_BATCH_MAX_QUEUE_ROWS", 0))
+            lowered = o.lowered_queue_rows
+            if not runs[-1].shed and lowered and rows != lowered:
                 notes.append(
-                    f"'{label}' shed nothing: the client did not fill {effective} queued rows, "
-                    f"so the run was repeated with SEQSERVE_BATCH_MAX_QUEUE_ROWS="
-                    f"{o.lowered_queue_rows}."
+                    f"'{label}' shed nothing: the client could not fill the model's queue, so the "
+                    f"run was repeated with SEQSERVE_BATCH_MAX_QUEUE_ROWS={lowered}."
                 )
-                todo.append(o.lowered_queue_rows)
-        if o.admission_limit:
-            limit = o.admission_limit
-            overrides = {"BENCH_ADMISSION_LIMIT": str(limit)}
-            app = "bench.servers.admission:app"
-            with running_service(o.models_dir, "overload-edge", overrides, asgi_app=app) as server:
-                label = f"edge limit {limit} (experiment)"
-                runs.append(forecast_run(o, server, label, configured.batch_max_queue_rows))
-            notes.append(
-                f"'{label}' is not the service as it is: bench/servers/admission.py wraps it "
-                f"and answers the same 503 (overloaded, Retry-After 1) as soon as {limit} "
-                "inference requests are inside, before the body is read and before any of the "
-                "service's middleware (request id, log line, metrics) runs; the service's "
-                "/metrics count only what got in."
-            )
+                todo.append({**overrides, "SEQSERVE_BATCH_MAX_QUEUE_ROWS": str(lowered)})
     except KeyboardInterrupt:
         print("\ninterrupted: every server started has been stopped", file=sys.stderr)
         return 130

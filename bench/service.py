@@ -68,21 +68,13 @@ def running_service(
     overrides: Mapping[str, str] | None = None,
     log_dir: Path = RESULTS,
     ready_timeout: float = 120,
-    asgi_app: str | None = None,
 ) -> Iterator[Server]:
-    """`python -m app` on a free port, ready (`server.ready_seconds` set), stopped on leaving.
-
-    With `asgi_app` ("module:attribute"), uvicorn serves that app instead, with the same
-    environment (experiments that wrap the service, such as bench/servers/admission.py)."""
+    """`python -m app` on a free port, ready (`server.ready_seconds` set), stopped on leaving."""
     port = free_port()
     env = dict(os.environ)
     env.update(overrides or {})
     env.update(SEQSERVE_HOST=HOST, SEQSERVE_PORT=str(port), SEQSERVE_MODELS_DIR=str(models_dir))
-    command = [sys.executable, "-m", "app"]
-    if asgi_app is not None:
-        command = [sys.executable, "-m", "uvicorn", asgi_app, f"--host={HOST}", f"--port={port}"]
-        command += ["--no-access-log", "--log-level=warning"]
-    with serve(name, command, port, env, log_dir, ROOT) as server:
+    with serve(name, [sys.executable, "-m", "app"], port, env, log_dir, ROOT) as server:
         server.wait_ready("/ready", timeout=ready_timeout)
         yield server
 

@@ -362,6 +362,8 @@ def report(
     first_minute = [s.rss_mb for s in samples if s.t <= 60]
     settings = {k: v for k, v in os.environ.items() if k.startswith("SEQSERVE_")}
     settings.pop("SEQSERVE_API_KEY", None)
+    if minutes < 3:
+        verdict += " (a run this short is mostly warm-up: use at least a few minutes)"
     parts = [
         "## Soak",
         f"{o.minutes:g} min of mixed traffic, open loop at {o.rate:g} requests/s "
