@@ -89,11 +89,11 @@ class MicroBatcher(Generic[Item, Result]):
         self._thread: threading.Thread | None = None
 
     async def submit(self, item: Item, rows: int = 1) -> Result:
-        pending = _Pending(item, rows, asyncio.get_running_loop().create_future(), 0.0)
+        future = asyncio.get_running_loop().create_future()
         with self._changed:
             if self._queued_rows + rows > self.limits.max_queue_rows and self._queue:
                 raise Overloaded(self.name)
-            pending.queued_at = time.perf_counter()
+            pending = _Pending(item, rows, future, time.perf_counter())
             self._queue.append(pending)
             self._queued_rows += rows
             if self._thread is None:

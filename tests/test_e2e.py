@@ -205,7 +205,8 @@ def test_keep_alive_clients_at_the_in_flight_limit_are_never_refused(
     tiny_models: Path, tmp_path: Path
 ) -> None:
     """As many keep-alive clients as the limit, each one request at a time: none is refused,
-    so every request leaves the count, and leaves it before its client can send the next one."""
+    so every request leaves the in-flight count. (The rarer race, a next request arriving before
+    the previous one left the count, did not reproduce here with either release point.)"""
     clients = 8
     server = Server(tiny_models, tmp_path / "limit.log", max_in_flight=str(clients))
     try:
