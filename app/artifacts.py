@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -120,11 +121,29 @@ def read_vocab(version_dir: Path, spec: SentimentPreprocessing) -> list[str]:
     return words
 
 
+# A version directory is named by a positive integer in ASCII digits, without leading zeros:
+# "01" or an Arabic-Indic one (U+0661) would otherwise be read as version 1 and then not be found.
+_VERSION_NAME = re.compile(r"[1-9][0-9]{0,17}")
+
+
 def list_versions(task_dir: Path) -> list[int]:
     """Published versions of one task, ascending. Hidden (in-progress) directories are skipped."""
     if not task_dir.is_dir():
         return []
-    return sorted(int(p.name) for p in task_dir.iterdir() if p.is_dir() and p.name.isdigit())
+    return sorted(int(p.name) for p in task_dir.iterdir() if _is_version_dir(p))
+
+
+def _is_version_dir(path: Path) -> bool:
+    return _VERSION_NAME.fullmatch(path.name) is not None and path.is_dir()
+
+
+def _misnamed_versions(task_dir: Path) -> list[str]:
+    """Directories that look like versions but are not named as one (for the error message)."""
+    return sorted(
+        p.name
+        for p in task_dir.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and not _is_version_dir(p)
+    )
 
 
 def resolve_version(task_dir: Path, pinned: int | None = None) -> Path:
@@ -135,5 +154,9 @@ def resolve_version(task_dir: Path, pinned: int | None = None) -> Path:
             raise FileNotFoundError(f"version {pinned} not found in {task_dir.name}/")
         return task_dir / str(pinned)
     if not versions:
-        raise FileNotFoundError(f"no trained version in {task_dir.name}/")
+        misnamed = _misnamed_versions(task_dir) if task_dir.is_dir() else []
+        hint = (
+            f" (ignored {', '.join(misnamed)}: versions are named 1, 2, 3, ...)" if misnamed else ""
+        )
+        raise FileNotFoundError(f"no trained version in {task_dir.name}/{hint}")
     return task_dir / str(versions[-1])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -41,6 +42,9 @@ def _cpu_count(cgroup_cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
     return max(1, min(usable or 1, limit or usable or 1))
 
 
+_KEY = re.compile(r"[\x21-\x7e]{1,4096}")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SEQSERVE_", env_file=".env", extra="ignore", frozen=True
@@ -49,8 +53,10 @@ class Settings(BaseSettings):
     # --- models ---------------------------------------------------------------------------
     models_dir: Path = PROJECT_ROOT / "models"
     data_dir: Path | None = Field(default_factory=_default_data_dir)  # read by training only
-    # Comma-separated in the environment: SEQSERVE_TASKS=forecast,sentiment
-    tasks: Annotated[tuple[Task, ...], NoDecode] = ("forecast", "sentiment", "generate")
+    # Comma-separated in the environment: SEQSERVE_TASKS=forecast,sentiment. At least one.
+    tasks: Annotated[tuple[Task, ...], NoDecode] = Field(
+        default=("forecast", "sentiment", "generate"), min_length=1
+    )
     # Pin a version per task; unset means the highest published version.
     forecast_version: int | None = Field(default=None, gt=0)
     sentiment_version: int | None = Field(default=None, gt=0)
@@ -60,6 +66,7 @@ class Settings(BaseSettings):
     # graphs lose more to waking a second thread than they gain (batch-1 forecast 0.048 ms on one
     # thread, 0.060 ms on two); for sentiment every usable CPU but one, which the event loop needs
     # (2 cores, 32 connections: 1,354 req/s with 1 thread, 1,257 with 2).
+    # At most the CPUs this process may use: more only adds contention (100,000 stalled loading).
     threads: int | None = Field(default=None, gt=0, description="intra-op threads")
     warm_up: bool = True
 
@@ -83,14 +90,27 @@ class Settings(BaseSettings):
     batch_max_delay_ms: float = Field(default=0.0, ge=0, le=1000, description="wait for more")
     max_streams: int = Field(default=64, gt=0, description="concurrent generations per model")
 
+    # --- connections (enforced by `python -m app`, see app/server.py) -------------------------
+    max_header_bytes: int = Field(default=16_384, ge=1024, description="request line + headers")
+    max_headers: int = Field(default=100, gt=0, description="header fields per request")
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
+    body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    keep_alive_timeout_seconds: int = Field(default=5, gt=0, le=3600, description="idle")
+    # Capped below the process's file-descriptor limit, whatever is set.
+    max_connections: int = Field(default=4096, gt=0, description="open at once, all clients")
+    max_connections_per_client: int = Field(default=256, ge=0, description="per address; 0: off")
+
     # --- server ------------------------------------------------------------------------------
+    # Loopback by default: listening on every interface is a decision (the container makes it).
     host: str = "127.0.0.1"
     port: int = Field(default=8000, gt=0, lt=65536)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
-    # On SIGTERM: stop accepting, let in-flight requests and streams finish for at most this long.
-    shutdown_grace_seconds: float = Field(default=30.0, ge=0)
+    # On SIGTERM: stop accepting, let in-flight requests and streams finish for at most this long;
+    # 0 cuts them at once.
+    shutdown_grace_seconds: float = Field(default=30.0, ge=0, le=3600)
     # When set, inference endpoints need `Authorization: Bearer <key>` or `X-API-Key: <key>`.
+    # Unset means no key; set but empty (or with spaces) is an error, never an open door.
     api_key: SecretStr | None = None
     # Comma-separated; empty means no CORS headers at all (same-origin clients only).
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
@@ -106,6 +126,25 @@ class Settings(BaseSettings):
     @classmethod
     def _unique_tasks(cls, value: tuple[Task, ...]) -> tuple[Task, ...]:
         return tuple(dict.fromkeys(value))
+
+    @field_validator("api_key")
+    @classmethod
+    def _usable_key(cls, value: SecretStr | None) -> SecretStr | None:
+        # Headers carry visible ASCII; a key with anything else could never be sent, and an
+        # empty one (SEQSERVE_API_KEY=$UNSET_VARIABLE) would look like protection and be none.
+        if value is not None and not _KEY.fullmatch(value.get_secret_value()):
+            raise ValueError(
+                "SEQSERVE_API_KEY must be 1-4096 visible ASCII characters without spaces; "
+                "unset it to serve without a key"
+            )
+        return value
+
+    @field_validator("threads")
+    @classmethod
+    def _threads_within_cpus(cls, value: int | None) -> int | None:
+        if value is not None and value > _cpu_count():
+            raise ValueError(f"at most {_cpu_count()}, the CPUs this process may use")
+        return value
 
     def batch_limits(self) -> BatchLimits:
         return BatchLimits(

@@ -9,13 +9,11 @@ cost a round trip through the threadpool on every request (measured: /forecast C
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated, cast
 
 from fastapi import Depends, Request
 
 from app.config import Settings
-from app.errors import Unauthorized
 from app.metrics import Metrics
 from app.registry import Registry
 from app.tasks.forecast import Forecaster
@@ -56,15 +54,3 @@ async def _generator(request: Request) -> Generator:
 ForecasterDep = Annotated[Forecaster, Depends(_forecaster)]
 ClassifierDep = Annotated[Classifier, Depends(_classifier)]
 GeneratorDep = Annotated[Generator, Depends(_generator)]
-
-
-async def require_api_key(request: Request) -> None:
-    """401 unless the configured key comes as a bearer token or X-API-Key (when one is set)."""
-    key = cast(Settings, request.app.state.settings).api_key
-    if key is None:
-        return
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    given = token if scheme.lower() == "bearer" else request.headers.get("x-api-key", "")
-    # Constant-time comparison: response timing must not reveal how much of a guess was right.
-    if not hmac.compare_digest(given.encode(), key.get_secret_value().encode()):
-        raise Unauthorized()

@@ -9,7 +9,9 @@ FastAPI's default `{"detail": ...}` never reaches a client: validation errors, H
 
 from __future__ import annotations
 
+import json
 import logging
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -43,10 +45,6 @@ class InvalidRequest(Exception):
         self.details = list(details)
 
 
-class Unauthorized(Exception):
-    """An inference request without the configured API key: 401."""
-
-
 class ModelNotReady(Exception):
     """The model behind an endpoint is loading or failed to load: 503 with the reason."""
 
@@ -58,11 +56,14 @@ class ModelNotReady(Exception):
 
 _KINDS = {
     400: "bad_request",
+    401: "unauthorized",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_error",
+    431: "headers_too_large",
     503: "service_unavailable",
 }
 
@@ -123,12 +124,6 @@ async def _on_model_not_ready(request: Request, exc: Exception) -> JSONResponse:
     return error_response(503, str(exc), "model_not_ready", headers=headers)
 
 
-async def _on_unauthorized(request: Request, exc: Exception) -> JSONResponse:
-    message = "missing or wrong API key: send `Authorization: Bearer <key>` or `X-API-Key: <key>`"
-    headers = {"WWW-Authenticate": "Bearer"}
-    return error_response(401, message, "unauthorized", headers=headers)
-
-
 async def _on_overloaded(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Overloaded)
     headers = {"Retry-After": str(exc.retry_after)}
@@ -143,11 +138,22 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     elif exc.status_code == 405:
         message = f"method {request.method} is not allowed on {request.url.path}"
     elif exc.status_code == 400:
-        # FastAPI's own body parser failed before JSON syntax was even checked: bytes that are
-        # not UTF-8, or nesting too deep to parse.
-        detail = ErrorDetail(field="body", message="not UTF-8, or nested too deeply to parse")
+        # FastAPI's body parser failed with something other than a JSON syntax error.
+        detail = ErrorDetail(field="body", message=_unparsable_reason(await request.body()))
         return error_response(400, "request body is not valid JSON", "invalid_json", [detail])
     return error_response(exc.status_code, message, headers=exc.headers)
+
+
+def _unparsable_reason(body: bytes) -> str:
+    """Why a syntactically valid JSON body could not be parsed (only on this error path)."""
+    try:
+        json.loads(body)
+    except RecursionError:
+        return "nested too deeply to parse"
+    except ValueError as error:  # e.g. Python's limit of 4,300 digits for an integer
+        if "digits" in str(error):
+            return f"a number has too many digits ({sys.get_int_max_str_digits()} at most)"
+    return "could not be parsed"
 
 
 def internal_error_response() -> JSONResponse:
@@ -160,7 +166,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InvalidRequest, _on_invalid_request)
     app.add_exception_handler(ModelNotReady, _on_model_not_ready)
     app.add_exception_handler(Overloaded, _on_overloaded)
-    app.add_exception_handler(Unauthorized, _on_unauthorized)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
 
 

@@ -1,7 +1,8 @@
 """Log set-up: one JSON object per line (or plain text for a terminal), configured at start-up.
 
-Only the `seqserve` logger is configured, when the app starts (never at import), so embedding the
-app or running tests does not rewire anyone else's logging.
+Only the `seqserve` and `uvicorn` loggers are configured, when the server or app starts (never at
+import), so embedding the app or running tests does not rewire anyone else's logging; uvicorn's
+own lines (start-up, shutdown, malformed requests) come out in the same format as ours.
 """
 
 from __future__ import annotations
@@ -30,13 +31,30 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+# Control characters (C0, DEL, C1, line and paragraph separators) shown as escapes in text logs:
+# a request path holding "%0A" must not start a forged line of its own.
+_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))} | {
+    0x2028: "\\u2028",
+    0x2029: "\\u2029",
+}
+
+
+def escape_controls(text: str) -> str:
+    return text.translate(_ESCAPES)
+
+
 class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
+        record.message = record.getMessage()
+        record.asctime = self.formatTime(record)
         extra = " ".join(f"{k}={v}" for k, v in vars(record).items() if k not in _STANDARD)
-        return f"{super().format(record)} {extra}".rstrip()
+        text = escape_controls(f"{self.formatMessage(record)} {extra}".rstrip())
+        if record.exc_info:  # a traceback keeps its lines: its text is the server's, not a client's
+            text += "\n" + self.formatException(record.exc_info)
+        return text
 
 
 class StderrHandler(logging.StreamHandler):
@@ -49,11 +67,17 @@ class StderrHandler(logging.StreamHandler):
 
 
 def configure_logging(level: str, fmt: str) -> None:
-    logger = logging.getLogger("seqserve")
     handler = StderrHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
-    for old in list(logger.handlers):  # idempotent: a second app in one process replaces it
-        logger.removeHandler(old)
-    logger.addHandler(handler)
-    logger.setLevel(level.upper())
-    logger.propagate = False
+    for name in ("seqserve", "uvicorn"):
+        logger = logging.getLogger(name)
+        for old in list(logger.handlers):  # idempotent: a second app in one process replaces it
+            logger.removeHandler(old)
+        logger.addHandler(handler)
+        logger.setLevel(level.upper())
+        logger.propagate = False
+    # uvicorn.error and uvicorn.access hand their records up to "uvicorn"; uvicorn's own set-up,
+    # when it ran, gave them handlers of their own.
+    for name in ("uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True

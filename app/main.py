@@ -11,29 +11,31 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import metadata
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app.config import Settings, get_settings
-from app.deps import require_api_key
 from app.errors import install_error_handlers
 from app.logs import configure_logging
 from app.metrics import Metrics
 from app.middleware import (
     REQUEST_ID_HEADER,
     AdmissionMiddleware,
-    BodySizeLimitMiddleware,
+    ApiKeyMiddleware,
+    BodyReaderMiddleware,
     RequestContextMiddleware,
 )
 from app.registry import Registry
 from app.routes import forecast, generate, health, metrics, models, sentiment
+from app.routes.docs import mount_docs
 
 try:
     VERSION = metadata.version("seqserve")
 except metadata.PackageNotFoundError:  # running from a checkout that was never installed
     VERSION = "0.0.0"
 
-# The POST paths that run each model: admission control counts requests in flight per model.
+# The POST paths that run each model: they need the API key (when one is set), and admission
+# control counts their requests in flight per model.
 TASK_PATHS = {
     "/forecast": "forecast",
     "/forecast/batch": "forecast",
@@ -63,6 +65,11 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         version=VERSION,
         summary="Recurrent sequence models over JSON: forecast, sentiment, generate.",
         lifespan=lifespan,
+        docs_url=None,  # served by mount_docs, without a CDN
+        redoc_url=None,
+        # No redirect from /forecast/ to /forecast: it echoed the Host header, and ran before the
+        # API key was checked. A path is served exactly as documented, or 404.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.registry = registry
@@ -71,12 +78,23 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     install_error_handlers(app)
     for router in (health.router, models.router, metrics.router):
         app.include_router(router)
+    mount_docs(app)
     for task in settings.tasks:  # a disabled task has no routes at all: 404, not 503
-        app.include_router(TASK_ROUTERS[task], dependencies=[Depends(require_api_key)])
+        app.include_router(TASK_ROUTERS[task])
+    model_paths = {path: task for path, task in TASK_PATHS.items() if task in settings.tasks}
 
-    # Added innermost first: request context wraps everything but admission control, so even a
-    # 413 gets an id and a log line; a request refused for overload gets an id and a count.
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Added innermost first. A request takes an admission slot only once it is authorised and
+    # its body has arrived; the request context (id, log line, metrics) wraps every answer.
+    app.add_middleware(AdmissionMiddleware, limit=settings.max_in_flight, paths=model_paths)
+    app.add_middleware(
+        BodyReaderMiddleware,
+        max_bytes=settings.max_body_bytes,
+        timeout=settings.body_timeout_seconds,
+    )
+    if settings.api_key is not None:
+        app.add_middleware(
+            ApiKeyMiddleware, key=settings.api_key.get_secret_value(), paths=set(model_paths)
+        )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -86,12 +104,6 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             expose_headers=[REQUEST_ID_HEADER],
         )
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
-    app.add_middleware(
-        AdmissionMiddleware,
-        limit=settings.max_in_flight,
-        paths=TASK_PATHS,
-        metrics=app.state.metrics,
-    )
     return app
 
 

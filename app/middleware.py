@@ -1,24 +1,29 @@
-"""Pure ASGI middleware: request context (id, log line, metrics, last-resort 500) and body size.
+"""Pure ASGI middleware, outermost first: request context (id, log line, metrics, last-resort
+500), API key, body reader (size, time, encoding), admission control.
 
-Pure ASGI rather than BaseHTTPMiddleware: nothing is buffered twice, and the body limit can
-answer before an oversized upload is read.
+Pure ASGI rather than BaseHTTPMiddleware: nothing is buffered twice, and each layer can answer
+before the ones inside it run. The order is what keeps one client from starving the others: a
+request holds an admission slot only once it is authorised and its whole body has arrived.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hmac
 import itertools
 import logging
 import re
 import secrets
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import error_response, internal_error_response
+from app.errors import ErrorDetail, error_response, internal_error_response
 from app.metrics import Metrics
 
 logger = logging.getLogger("seqserve.http")
@@ -29,17 +34,26 @@ _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 # without a call to the OS's random source on every request (2% of CPU under load, measured).
 _ID_PREFIX = secrets.token_hex(6)
 _ID_COUNTER = itertools.count(1)
+# Status logged and counted for a client that left before its answer (nginx's convention).
+CLIENT_CLOSED = 499
+# On refusals made before the request body was read: the connection cannot be reused.
+_CLOSE = {"Connection": "close"}
+
+
+def new_request_id() -> str:
+    return f"{_ID_PREFIX}-{next(_ID_COUNTER):x}"
 
 
 def _endpoint(scope: Scope) -> str:
     # The route template ("/forecast"), never the raw path: keeps metric label values bounded.
-    path = getattr(scope.get("route"), "path", None)
+    # A model path refused before routing (no key, overload) names itself, from a fixed set.
+    path = getattr(scope.get("route"), "path", None) or scope["state"].get("model_path")
     return path if isinstance(path, str) else "unmatched"
 
 
 def _request_id(scope: Scope) -> str:
     given = Headers(scope=scope).get(REQUEST_ID_HEADER, "")
-    return given if _SANE_ID.fullmatch(given) else f"{_ID_PREFIX}-{next(_ID_COUNTER):x}"
+    return given if _SANE_ID.fullmatch(given) else new_request_id()
 
 
 class RequestContextMiddleware:
@@ -65,6 +79,8 @@ class RequestContextMiddleware:
         self.metrics.in_flight.inc()
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            status = CLIENT_CLOSED  # the client left mid-upload: not a server error
         except Exception:
             # The last resort: log the traceback here, tell the client nothing about it.
             logger.exception("unhandled error", extra={"request_id": request_id})
@@ -74,23 +90,63 @@ class RequestContextMiddleware:
             seconds = time.perf_counter() - begin
             self.metrics.in_flight.dec()
             self.metrics.observe(_endpoint(scope), scope["method"], status, seconds)
-            logger.info(
-                "request",
-                extra={
-                    "request_id": request_id,
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "duration_ms": round(seconds * 1000, 2),
-                },
-            )
+            # Refusals for overload are counted but not logged: thousands a second would cost.
+            if not scope["state"].get("shed"):
+                logger.info(
+                    "request",
+                    extra={
+                        "request_id": request_id,
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "duration_ms": round(seconds * 1000, 2),
+                    },
+                )
 
 
-class BodySizeLimitMiddleware:
-    """413 for bodies over `max_bytes`, by Content-Length or by counting what actually arrives."""
+class ApiKeyMiddleware:
+    """401 for a request to a protected path without the configured key, before its body is read.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    Checked ahead of everything a request can hold: an unauthenticated client never takes an
+    admission slot, never has its body buffered or parsed (so no parse error reaches it first).
+    """
+
+    def __init__(self, app: ASGIApp, key: str, paths: Collection[str]) -> None:
+        self.app, self.key, self.paths = app, key.encode(), paths
+        message = (
+            "missing or wrong API key: send `Authorization: Bearer <key>` or `X-API-Key: <key>`"
+        )
+        # Connection: close, since the body of the refused request is never read.
+        headers = {"WWW-Authenticate": "Bearer", "Connection": "close"}
+        self.refusal = error_response(401, message, "unauthorized", headers=headers)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in self.paths and not self._authorised(scope):
+            scope["state"]["model_path"] = scope["path"]
+            await self.refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _authorised(self, scope: Scope) -> bool:
+        headers = Headers(scope=scope)
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        given = token if scheme.lower() == "bearer" else headers.get("x-api-key", "")
+        # Constant-time comparison: response timing must not reveal how much of a guess was right.
+        return hmac.compare_digest(given.encode("latin-1"), self.key)
+
+
+class BodyReaderMiddleware:
+    """Reads the whole body, bounded in size and in time, and checks it is UTF-8; then replays it.
+
+    413 past `max_bytes` (by Content-Length or by counting what arrives), 408 when the body has
+    not arrived within `timeout` seconds of the app asking for it (a client that sends one byte a
+    second holds nothing for long), 400 for bytes that are not UTF-8: JSON must be UTF-8 (RFC
+    8259), and Python's parser would otherwise guess UTF-16 or UTF-32 and let surrogates through.
+    A client that leaves mid-upload raises ClientDisconnect, logged as 499, not as a server error.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float) -> None:
+        self.app, self.max_bytes, self.timeout = app, max_bytes, timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -98,23 +154,32 @@ class BodySizeLimitMiddleware:
             return
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and not declared.isdigit():
-            await error_response(400, "invalid Content-Length header")(scope, receive, send)
+            await error_response(400, "invalid Content-Length header", headers=_CLOSE)(
+                scope, receive, send
+            )
             return
         if declared is not None and int(declared) > self.max_bytes:
             await self._too_large(scope, receive, send)
             return
-        # Read the whole body first (it is small by definition), then replay it to the app.
-        chunks, size, more = [], 0, True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away before sending its body
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > self.max_bytes:  # chunked uploads have no Content-Length to check
-                await self._too_large(scope, receive, send)
-                return
-            more = message.get("more_body", False)
+        try:
+            async with asyncio.timeout(self.timeout):
+                body = await self._read(receive)
+        except TimeoutError:
+            message = f"request body not received within {self.timeout:g} s"
+            message += " (SEQSERVE_BODY_TIMEOUT_SECONDS)"
+            await error_response(408, message, "request_timeout", headers=_CLOSE)(
+                scope, receive, send
+            )
+            return
+        if body is None:
+            await self._too_large(scope, receive, send)
+            return
+        if b"\x00" in body or not _is_utf8(body):
+            detail = ErrorDetail(field="body", message="must be UTF-8 encoded JSON")
+            await error_response(400, "request body is not UTF-8", "invalid_json", [detail])(
+                scope, receive, send
+            )
+            return
         replayed = False
 
         async def replay() -> Message:
@@ -122,28 +187,50 @@ class BodySizeLimitMiddleware:
             if replayed:
                 return await receive()  # later calls wait for the disconnect, as usual
             replayed = True
-            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
 
+    async def _read(self, receive: Receive) -> bytes | None:
+        """The whole body, or None once it passes max_bytes (chunked uploads declare no size)."""
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                raise ClientDisconnect
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_bytes:
+                return None
+            more = message.get("more_body", False)
+        return b"".join(chunks)
+
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = f"request body exceeds {self.max_bytes} bytes (SEQSERVE_MAX_BODY_BYTES)"
-        await error_response(413, message, "payload_too_large")(scope, receive, send)
+        refusal = error_response(413, message, "payload_too_large", headers=_CLOSE)
+        await refusal(scope, receive, send)
+
+
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 class AdmissionMiddleware:
     """Admission control: at most `limit` requests in flight per model; the rest get 503 at once.
 
-    The outermost layer, so a refusal costs almost nothing: no body read or parsed, no log line
-    (thousands a second under overload would themselves eat the CPU), only a request id and a
-    count in the metrics. Refusing later, at the model's queue, cost as much CPU as serving
-    (0.42 ms per 503, measured at 4x capacity), so overload crowded out accepted requests.
+    It runs once a request is authorised and its body has arrived, so a slot is held only by
+    work the model will really do: stalled uploads and clients without the key hold none. A
+    refusal is still cheap: no JSON parsed, no log line (thousands a second under overload would
+    themselves eat the CPU), only a request id and a count in the metrics. Refusing later, at the
+    model's queue, cost as much CPU as serving (0.42 ms per 503, measured at 4x capacity).
     """
 
-    def __init__(
-        self, app: ASGIApp, limit: int, paths: Mapping[str, str], metrics: Metrics
-    ) -> None:
-        self.app, self.limit, self.paths, self.metrics = app, limit, paths, metrics
+    def __init__(self, app: ASGIApp, limit: int, paths: Mapping[str, str]) -> None:
+        self.app, self.limit, self.paths = app, limit, paths
         self.in_flight: Counter[str] = Counter()  # paths: POST path -> model name
         # Each model's refusal, rendered once: the body never changes.
         self.refusals = {
@@ -161,10 +248,9 @@ class AdmissionMiddleware:
             await self.app(scope, receive, send)
             return
         if self.in_flight[model] >= self.limit:
-            headers = {"Retry-After": "1", REQUEST_ID_HEADER: _request_id(scope)}
-            refusal = Response(self.refusals[model], 503, headers, "application/json")
+            scope["state"].update(shed=True, model_path=scope["path"])
+            refusal = Response(self.refusals[model], 503, {"Retry-After": "1"}, "application/json")
             await refusal(scope, receive, send)
-            self.metrics.observe(scope["path"], "POST", 503, 0.0)
             return
         self.in_flight[model] += 1
         released = False

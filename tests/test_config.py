@@ -28,7 +28,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.cors_origins == ()
     assert settings.threads is None and settings.threads_for("forecast") == 1
     assert settings.threads_for("sentiment") == max(1, len(os.sched_getaffinity(0)) - 1)
-    assert Settings(_env_file=None, threads=3).threads_for("generate") == 3  # type: ignore[call-arg]
+    assert Settings(_env_file=None, threads=1).threads_for("generate") == 1  # type: ignore[call-arg]
     assert settings.max_body_bytes == 1 << 20
     assert settings.pinned_version("forecast") is None
 

@@ -21,12 +21,15 @@ class Ready(BaseModel):
     models: dict[str, str]  # model name -> version being served
 
 
+# HEAD answers as GET does, without the body: load balancers and uptime checkers probe with it.
+@router.head("/health", include_in_schema=False)
 @router.get("/health")
 async def health() -> Health:
     """Liveness: 200 while the process runs, whatever state the models are in."""
     return Health()
 
 
+@router.head("/ready", include_in_schema=False, response_model=Ready)
 @router.get("/ready", responses={503: {"model": ErrorBody}}, response_model=Ready)
 async def ready(registry: RegistryDep) -> Ready | JSONResponse:
     """Readiness: 200 once every enabled model is loaded and warmed up, else 503 with reasons."""

@@ -15,6 +15,9 @@ from app.artifacts import Metadata
 # in text and make terminals and log viewers misbehave. The C1 range (0x80-0x9f) is allowed:
 # 3% of IMDB reviews hold Windows-1252 punctuation decoded as C1 (0x96 en dash, 0x85 ellipsis).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Half of a UTF-16 surrogate pair, alone: JSON's "\ud800" escape parses to one, but it is not a
+# character, cannot be encoded as UTF-8, and breaks whatever handles the text next.
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def _no_control_characters(text: str) -> str:
@@ -22,6 +25,12 @@ def _no_control_characters(text: str) -> str:
         raise PydanticCustomError(
             "control_character",
             "control character {char} at position {position} is not allowed",
+            {"char": repr(match.group()), "position": match.start()},
+        )
+    if match := _LONE_SURROGATE.search(text):
+        raise PydanticCustomError(
+            "lone_surrogate",
+            "unpaired surrogate {char} at position {position} is not a character",
             {"char": repr(match.group()), "position": match.start()},
         )
     return text

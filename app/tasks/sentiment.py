@@ -7,6 +7,7 @@ model, exactly as in training. Only the last `max_length` tokens of a long text 
 from __future__ import annotations
 
 import itertools
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Protocol, Self
@@ -25,8 +26,11 @@ from app.tasks.base import ModelInfo, ModelRef, PlainText, StrictRequest
 
 
 def _not_blank(text: str) -> str:
-    if not text.strip():
-        raise PydanticCustomError("blank_text", "text must contain a non-whitespace character")
+    # Stops at the first visible character, so a long review costs one or two lookups.
+    if not any(not char.isspace() and unicodedata.category(char) != "Cf" for char in text):
+        raise PydanticCustomError(
+            "blank_text", "text must contain a visible character (not only spaces or zero-width)"
+        )
     return text
 
 
