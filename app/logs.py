@@ -14,7 +14,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 # Attributes every LogRecord has; anything else on a record came from `extra=` and is logged.
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+# uvicorn's `color_message` repeats the message with terminal colours.
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 
 
 class JsonFormatter(logging.Formatter):
@@ -76,8 +82,10 @@ def configure_logging(level: str, fmt: str) -> None:
         logger.addHandler(handler)
         logger.setLevel(level.upper())
         logger.propagate = False
-    # uvicorn.error and uvicorn.access hand their records up to "uvicorn"; uvicorn's own set-up,
-    # when it ran, gave them handlers of their own.
-    for name in ("uvicorn.error", "uvicorn.access"):
-        logging.getLogger(name).handlers.clear()
-        logging.getLogger(name).propagate = True
+    # uvicorn.error hands its records up to "uvicorn" (uvicorn's own set-up, when it ran, gave it
+    # a handler of its own). Access lines are off: the app logs each request itself.
+    logging.getLogger("uvicorn.error").handlers.clear()
+    logging.getLogger("uvicorn.error").propagate = True
+    access = logging.getLogger("uvicorn.access")
+    access.handlers.clear()
+    access.propagate, access.disabled = False, True

@@ -23,6 +23,7 @@ from app.middleware import (
     AdmissionMiddleware,
     ApiKeyMiddleware,
     BodyReaderMiddleware,
+    OpenRequests,
     RequestContextMiddleware,
 )
 from app.registry import Registry
@@ -53,12 +54,14 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     """Build the app. Tests pass their own settings and a registry of fake predictors."""
     settings = settings or get_settings()
     registry = registry or Registry(settings)
+    open_requests = OpenRequests()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level, settings.log_format)
         registry.start_loading()  # returns at once; a no-op if the registry is already loaded
         yield
+        await open_requests.drained(timeout=2.0)
 
     app = FastAPI(
         title="seqserve",
@@ -103,7 +106,9 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             allow_headers=["Content-Type", "Authorization", "X-API-Key", REQUEST_ID_HEADER],
             expose_headers=[REQUEST_ID_HEADER],
         )
-    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    app.add_middleware(
+        RequestContextMiddleware, metrics=app.state.metrics, open_requests=open_requests
+    )
     return app
 
 

@@ -56,9 +56,23 @@ def _request_id(scope: Scope) -> str:
     return given if _SANE_ID.fullmatch(given) else new_request_id()
 
 
+class OpenRequests:
+    """How many requests are being handled, so shutdown can wait for the cut ones to log."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def drained(self, timeout: float) -> None:
+        # When the shutdown grace runs out, uvicorn cancels the running requests and then stops
+        # the loop: without a few turns of the loop they would end without their log line.
+        deadline = time.monotonic() + timeout
+        while self.count and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+
+
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app, self.metrics = app, metrics
+    def __init__(self, app: ASGIApp, metrics: Metrics, open_requests: OpenRequests) -> None:
+        self.app, self.metrics, self.open_requests = app, metrics, open_requests
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -66,7 +80,7 @@ class RequestContextMiddleware:
             return
         request_id = _request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
-        status, started = 500, False
+        status, started, cut = 500, False, False
 
         async def send_with_id(message: Message) -> None:
             nonlocal status, started
@@ -77,10 +91,14 @@ class RequestContextMiddleware:
 
         begin = time.perf_counter()
         self.metrics.in_flight.inc()
+        self.open_requests.count += 1
         try:
             await self.app(scope, receive, send_with_id)
         except ClientDisconnect:
             status = CLIENT_CLOSED  # the client left mid-upload: not a server error
+        except asyncio.CancelledError:
+            cut = True  # the shutdown grace ran out while this request was still running
+            raise
         except Exception:
             # The last resort: log the traceback here, tell the client nothing about it.
             logger.exception("unhandled error", extra={"request_id": request_id})
@@ -89,6 +107,7 @@ class RequestContextMiddleware:
         finally:
             seconds = time.perf_counter() - begin
             self.metrics.in_flight.dec()
+            self.open_requests.count -= 1
             self.metrics.observe(_endpoint(scope), scope["method"], status, seconds)
             # Refusals for overload are counted but not logged: thousands a second would cost.
             if not scope["state"].get("shed"):
@@ -100,6 +119,7 @@ class RequestContextMiddleware:
                         "path": scope["path"],
                         "status": status,
                         "duration_ms": round(seconds * 1000, 2),
+                        **({"cut_at_shutdown": True} if cut else {}),
                     },
                 )
 

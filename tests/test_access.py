@@ -7,6 +7,11 @@ from collections.abc import Callable
 import pytest
 from conftest import assert_error
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
+
+from app.config import Settings
+
+JSON = {"content-type": "application/json"}
 
 REQUESTS = [
     ("/forecast", {"series": [1.0, 2.0, 3.0, 4.0]}),
@@ -61,3 +66,27 @@ def test_probes_and_metadata_need_no_key(make_client: Callable[..., TestClient],
 def test_the_key_never_shows_in_settings_output(make_client: Callable[..., TestClient]) -> None:
     client = make_client(api_key="s3cret")
     assert "s3cret" not in repr(client.app.state.settings)  # type: ignore[attr-defined]
+
+
+def test_a_malformed_body_without_the_key_is_401_not_400(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(api_key="s3cret")
+    response = client.post("/forecast", content=b'{"series": [1, 2', headers=JSON)
+    assert_error(response, 401, "unauthorized")
+    assert "character" not in response.text  # nothing about the body reaches a stranger
+
+
+def test_the_key_is_checked_before_any_redirect_or_route(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(api_key="s3cret")
+    response = client.post("/forecast/", json={}, headers={"Host": "evil.example"})
+    assert_error(response, 404, "not_found")
+    assert "location" not in response.headers
+
+
+@pytest.mark.parametrize("key", ["", " ", "two words", "s3cret ", "caf\u00e9", "k" * 4097])
+def test_an_unusable_key_is_a_start_up_error(key: str) -> None:
+    with pytest.raises(ValidationError, match="unset it to serve without a key"):
+        Settings(_env_file=None, api_key=key)  # type: ignore[call-arg]

@@ -256,6 +256,78 @@ CATALOGUE: list[tuple[str, str, bytes, str, int, str, str | None]] = [
         "body.stop",
     ),
     (
+        "UTF-16 body",
+        "/sentiment",
+        json.dumps({"text": "good"}).encode("utf-16"),
+        "application/json",
+        400,
+        "invalid_json",
+        "body",
+    ),
+    (
+        "UTF-32 body without a byte-order mark",
+        "/sentiment",
+        json.dumps({"text": "good"}).encode("utf-32-le"),
+        "application/json",
+        400,
+        "invalid_json",
+        "body",
+    ),
+    (
+        "raw UTF-8 encoding of a surrogate",
+        "/sentiment",
+        b'{"text": "good \xed\xa0\x80"}',
+        "application/json",
+        400,
+        "invalid_json",
+        "body",
+    ),
+    (
+        "escaped lone surrogate in a text",
+        "/sentiment",
+        b'{"text": "good \\ud800"}',
+        "application/json",
+        422,
+        "validation_error",
+        "body.text",
+    ),
+    (
+        "escaped lone surrogate in a prompt",
+        "/generate",
+        b'{"prompt": "\\udfff"}',
+        "application/json",
+        422,
+        "validation_error",
+        "body.prompt",
+    ),
+    (
+        "integer of 5,000 digits",
+        "/forecast",
+        b'{"series": [' + b"9" * 5000 + b"]}",
+        "application/json",
+        400,
+        "invalid_json",
+        "body",
+    ),
+    (
+        "text of zero-width characters only",
+        "/sentiment",
+        json.dumps({"text": "\u200b\ufeff \u2060"}).encode(),
+        "application/json",
+        422,
+        "validation_error",
+        "body.text",
+    ),
+    (
+        "trailing slash is not redirected",
+        "/forecast/",
+        json.dumps({"series": WINDOW}).encode(),
+        "application/json",
+        404,
+        "not_found",
+        None,
+    ),
+    (
         # Not bad: 3% of IMDB reviews hold Windows-1252 punctuation decoded as C1 characters.
         "C1 punctuation is accepted",
         "/sentiment",
@@ -292,6 +364,18 @@ def test_bad_input_gets_its_4xx_and_the_service_keeps_serving(
     assert client.get("/health").status_code == 200
     ok = client.post("/forecast", json={"series": WINDOW, "horizon": 2})
     assert ok.status_code == 200, ok.text
+
+
+def test_a_number_too_long_to_parse_is_named(client: TestClient) -> None:
+    response = client.post("/forecast", content=b'{"series": [' + b"1" * 4301 + b"]}", headers=JSON)
+    error = assert_error(response, 400, "invalid_json", "body")
+    assert "too many digits" in error["details"][0]["message"]
+
+
+@pytest.mark.parametrize("path", ["/health", "/ready"])
+def test_probes_answer_head(client: TestClient, path: str) -> None:
+    response = client.head(path)
+    assert response.status_code == 200 and response.content == b""
 
 
 def test_the_catalogue_is_documented() -> None:

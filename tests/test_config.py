@@ -57,6 +57,13 @@ def test_pinned_versions(monkeypatch: pytest.MonkeyPatch) -> None:
         ("log_format", "xml"),
         ("max_body_bytes", "-1"),
         ("port", "70000"),
+        ("tasks", ""),  # a server with nothing to serve would still call itself ready
+        ("tasks", " , "),
+        ("threads", "100000"),  # more threads than CPUs: stuck loading, memory growing
+        ("api_key", ""),  # an empty key once meant "no key needed" while it looked set
+        ("shutdown_grace_seconds", "-1"),
+        ("header_timeout_seconds", "0"),
+        ("max_header_bytes", "100"),
     ],
 )
 def test_bad_values_fail_at_start(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:

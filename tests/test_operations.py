@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import re
 import threading
 from collections.abc import Callable
@@ -15,6 +17,7 @@ from fastapi.testclient import TestClient
 from app.artifacts import Task
 from app.batching import Batching
 from app.config import Settings
+from app.logs import TextFormatter
 from app.main import create_app
 from app.registry import Registry
 from app.tasks.base import Predictor
@@ -124,6 +127,36 @@ def test_one_json_log_line_per_request(
     assert entry["message"] == "request" and entry["level"] == "info"
     assert entry["method"] == "POST" and entry["path"] == "/forecast" and entry["status"] == 200
     assert entry["duration_ms"] >= 0
+
+
+def test_text_logs_escape_control_characters_from_clients() -> None:
+    record = logging.makeLogRecord(
+        {"msg": "request", "levelname": "INFO", "path": "/x\n2026-01-01 INFO forged: admin\u2028"}
+    )
+    line = TextFormatter().format(record)
+    assert "\n" not in line and "\u2028" not in line and "path=/x\\x0a2026" in line
+
+
+def test_a_client_that_leaves_mid_upload_is_499_not_500(
+    client: TestClient, capfd: pytest.CaptureFixture[str]
+) -> None:
+    messages = iter([
+        {"type": "http.request", "body": b'{"series": [1,', "more_body": True},
+        {"type": "http.disconnect"},
+    ])  # fmt: skip
+
+    async def receive() -> dict[str, object]:
+        return next(messages)
+
+    async def send(message: dict[str, object]) -> None:
+        raise AssertionError(f"nothing is sent to a client that left: {message}")
+
+    scope = {"type": "http", "method": "POST", "path": "/forecast", "headers": [],
+             "query_string": b"", "raw_path": b"/forecast"}  # fmt: skip
+    asyncio.run(client.app(scope, receive, send))  # type: ignore[arg-type]
+    metrics = client.get("/metrics").text
+    assert 'endpoint="unmatched",method="POST",status="499"} 1.0' in metrics
+    assert 'status="500"' not in metrics and "Traceback" not in capfd.readouterr().err
 
 
 def test_no_cors_headers_by_default(client: TestClient) -> None:

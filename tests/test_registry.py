@@ -63,6 +63,13 @@ def test_no_trained_version_says_how_to_train(tmp_path: Path) -> None:
     }
 
 
+@pytest.mark.parametrize("name", ["01", "\u0661", "v2", "1.0"])
+def test_a_misnamed_version_directory_is_named_in_the_reason(tmp_path: Path, name: str) -> None:
+    (tmp_path / "forecast" / name).mkdir(parents=True)
+    reason = reasons(tmp_path)["forecast"] or ""
+    assert f"ignored {name}: versions are named 1, 2, 3" in reason, reason
+
+
 def test_sha256_mismatch_fails_that_model(tmp_path: Path) -> None:
     write_artifact(tmp_path, files={"model.onnx": "0" * 64})
     assert reasons(tmp_path)["forecast"] == (
