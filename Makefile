@@ -2,7 +2,6 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
-PORT ?= 8000
 
 .PHONY: install train serve test lint container-test
 
@@ -19,8 +18,9 @@ install: $(VENV)/.installed
 train: install
 	$(PY) -m training all --if-missing
 
+# Host, port and every other setting come from SEQSERVE_* (.env.example); loopback by default.
 serve: train
-	SEQSERVE_HOST=$${SEQSERVE_HOST:-0.0.0.0} SEQSERVE_PORT=$(PORT) $(PY) -m app
+	$(PY) -m app
 
 lint: install
 	$(VENV)/bin/ruff check .

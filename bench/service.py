@@ -72,6 +72,8 @@ def running_service(
     """`python -m app` on a free port, ready (`server.ready_seconds` set), stopped on leaving."""
     port = free_port()
     env = dict(os.environ)
+    # The load generator is one address standing for many clients: no per-client connection cap.
+    env.setdefault("SEQSERVE_MAX_CONNECTIONS_PER_CLIENT", "0")
     env.update(overrides or {})
     env.update(SEQSERVE_HOST=HOST, SEQSERVE_PORT=str(port), SEQSERVE_MODELS_DIR=str(models_dir))
     with serve(name, [sys.executable, "-m", "app"], port, env, log_dir, ROOT) as server:

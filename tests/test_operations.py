@@ -159,6 +159,14 @@ def test_a_client_that_leaves_mid_upload_is_499_not_500(
     assert 'status="500"' not in metrics and "Traceback" not in capfd.readouterr().err
 
 
+def test_docs_work_without_internet(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200 and "cdn" not in page.text.lower()
+    links = re.findall(r'(?:src|href)="([^"]+\.(?:js|css|png))"', page.text)
+    assert len(links) >= 2 and all(url.startswith("/docs/assets/") for url in links), links
+    assert all(client.get(url).status_code == 200 for url in links)
+
+
 def test_no_cors_headers_by_default(client: TestClient) -> None:
     response = client.get("/health", headers={"Origin": "https://example.com"})
     assert "access-control-allow-origin" not in response.headers
