@@ -14,18 +14,12 @@ from importlib import metadata
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from app.admission import AdmissionMiddleware, ApiKeyMiddleware, BodyReaderMiddleware
 from app.config import Settings, get_settings
 from app.errors import install_error_handlers
 from app.logs import configure_logging
 from app.metrics import Metrics
-from app.middleware import (
-    REQUEST_ID_HEADER,
-    AdmissionMiddleware,
-    ApiKeyMiddleware,
-    BodyReaderMiddleware,
-    OpenRequests,
-    RequestContextMiddleware,
-)
+from app.middleware import REQUEST_ID_HEADER, OpenRequests, RequestContextMiddleware
 from app.registry import Registry
 from app.routes import forecast, generate, health, metrics, models, sentiment
 from app.routes.docs import mount_docs

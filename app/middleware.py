@@ -1,29 +1,23 @@
-"""Pure ASGI middleware, outermost first: request context (id, log line, metrics, last-resort
-500), API key, body reader (size, time, encoding), admission control.
+"""The outermost middleware: request context (id, log line, metrics, last-resort 500).
 
-Pure ASGI rather than BaseHTTPMiddleware: nothing is buffered twice, and each layer can answer
-before the ones inside it run. The order is what keeps one client from starving the others: a
-request holds an admission slot only once it is authorised and its whole body has arrived.
+Pure ASGI rather than BaseHTTPMiddleware: nothing is buffered twice. What a request must pass
+after this (API key, body, admission) is in app/admission.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import itertools
 import logging
 import re
 import secrets
 import time
-from collections import Counter
-from collections.abc import Collection, Mapping
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import ClientDisconnect
-from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import ErrorDetail, error_response, internal_error_response
+from app.errors import internal_error_response
 from app.metrics import Metrics
 
 logger = logging.getLogger("seqserve.http")
@@ -36,8 +30,6 @@ _ID_PREFIX = secrets.token_hex(6)
 _ID_COUNTER = itertools.count(1)
 # Status logged and counted for a client that left before its answer (nginx's convention).
 CLIENT_CLOSED = 499
-# On refusals made before the request body was read: the connection cannot be reused.
-_CLOSE = {"Connection": "close"}
 
 
 def new_request_id() -> str:
@@ -122,172 +114,3 @@ class RequestContextMiddleware:
                         **({"cut_at_shutdown": True} if cut else {}),
                     },
                 )
-
-
-class ApiKeyMiddleware:
-    """401 for a request to a protected path without the configured key, before its body is read.
-
-    Checked ahead of everything a request can hold: an unauthenticated client never takes an
-    admission slot, never has its body buffered or parsed (so no parse error reaches it first).
-    """
-
-    def __init__(self, app: ASGIApp, key: str, paths: Collection[str]) -> None:
-        self.app, self.key, self.paths = app, key.encode(), paths
-        message = (
-            "missing or wrong API key: send `Authorization: Bearer <key>` or `X-API-Key: <key>`"
-        )
-        # Connection: close, since the body of the refused request is never read.
-        headers = {"WWW-Authenticate": "Bearer", "Connection": "close"}
-        self.refusal = error_response(401, message, "unauthorized", headers=headers)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] in self.paths and not self._authorised(scope):
-            scope["state"]["model_path"] = scope["path"]
-            await self.refusal(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
-
-    def _authorised(self, scope: Scope) -> bool:
-        headers = Headers(scope=scope)
-        scheme, _, token = headers.get("authorization", "").partition(" ")
-        given = token if scheme.lower() == "bearer" else headers.get("x-api-key", "")
-        # Constant-time comparison: response timing must not reveal how much of a guess was right.
-        return hmac.compare_digest(given.encode("latin-1"), self.key)
-
-
-class BodyReaderMiddleware:
-    """Reads the whole body, bounded in size and in time, and checks it is UTF-8; then replays it.
-
-    413 past `max_bytes` (by Content-Length or by counting what arrives), 408 when the body has
-    not arrived within `timeout` seconds of the app asking for it (a client that sends one byte a
-    second holds nothing for long), 400 for bytes that are not UTF-8: JSON must be UTF-8 (RFC
-    8259), and Python's parser would otherwise guess UTF-16 or UTF-32 and let surrogates through.
-    A client that leaves mid-upload raises ClientDisconnect, logged as 499, not as a server error.
-    """
-
-    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float) -> None:
-        self.app, self.max_bytes, self.timeout = app, max_bytes, timeout
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = Headers(scope=scope).get("content-length")
-        if declared is not None and not declared.isdigit():
-            await error_response(400, "invalid Content-Length header", headers=_CLOSE)(
-                scope, receive, send
-            )
-            return
-        if declared is not None and int(declared) > self.max_bytes:
-            await self._too_large(scope, receive, send)
-            return
-        try:
-            async with asyncio.timeout(self.timeout):
-                body = await self._read(receive)
-        except TimeoutError:
-            message = f"request body not received within {self.timeout:g} s"
-            message += " (SEQSERVE_BODY_TIMEOUT_SECONDS)"
-            await error_response(408, message, "request_timeout", headers=_CLOSE)(
-                scope, receive, send
-            )
-            return
-        if body is None:
-            await self._too_large(scope, receive, send)
-            return
-        if b"\x00" in body or not _is_utf8(body):
-            detail = ErrorDetail(field="body", message="must be UTF-8 encoded JSON")
-            await error_response(400, "request body is not UTF-8", "invalid_json", [detail])(
-                scope, receive, send
-            )
-            return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()  # later calls wait for the disconnect, as usual
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
-
-    async def _read(self, receive: Receive) -> bytes | None:
-        """The whole body, or None once it passes max_bytes (chunked uploads declare no size)."""
-        chunks, size, more = [], 0, True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                raise ClientDisconnect
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > self.max_bytes:
-                return None
-            more = message.get("more_body", False)
-        return b"".join(chunks)
-
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        message = f"request body exceeds {self.max_bytes} bytes (SEQSERVE_MAX_BODY_BYTES)"
-        refusal = error_response(413, message, "payload_too_large", headers=_CLOSE)
-        await refusal(scope, receive, send)
-
-
-def _is_utf8(body: bytes) -> bool:
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-class AdmissionMiddleware:
-    """Admission control: at most `limit` requests in flight per model; the rest get 503 at once.
-
-    It runs once a request is authorised and its body has arrived, so a slot is held only by
-    work the model will really do: stalled uploads and clients without the key hold none. A
-    refusal is still cheap: no JSON parsed, no log line (thousands a second under overload would
-    themselves eat the CPU), only a request id and a count in the metrics. Refusing later, at the
-    model's queue, cost as much CPU as serving (0.42 ms per 503, measured at 4x capacity).
-    """
-
-    def __init__(self, app: ASGIApp, limit: int, paths: Mapping[str, str]) -> None:
-        self.app, self.limit, self.paths = app, limit, paths
-        self.in_flight: Counter[str] = Counter()  # paths: POST path -> model name
-        # Each model's refusal, rendered once: the body never changes.
-        self.refusals = {
-            model: error_response(
-                503,
-                f"model '{model}' is overloaded ({limit} requests in flight); retry",
-                "overloaded",
-            ).body
-            for model in set(paths.values())
-        }
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        model = self.paths.get(scope["path"]) if scope["type"] == "http" else None
-        if model is None or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
-        if self.in_flight[model] >= self.limit:
-            scope["state"].update(shed=True, model_path=scope["path"])
-            refusal = Response(self.refusals[model], 503, {"Retry-After": "1"}, "application/json")
-            await refusal(scope, receive, send)
-            return
-        self.in_flight[model] += 1
-        released = False
-
-        def release() -> None:
-            nonlocal released
-            if not released:
-                released, self.in_flight[model] = True, self.in_flight[model] - 1
-
-        async def send_and_release(message: Message) -> None:
-            # Leave the count before the client has the whole answer: a keep-alive client's next
-            # request may otherwise arrive while this one still counts, and be refused.
-            if message["type"] == "http.response.body" and not message.get("more_body", False):
-                release()
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_and_release)
-        finally:
-            release()

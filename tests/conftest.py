@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 with warnings.catch_warnings():
     # Starlette prefers the `httpx2` package for its TestClient and warns (an error here, with
@@ -29,6 +30,11 @@ from app.registry import Registry
 from app.tasks.base import ModelInfo, Predictor
 from app.tasks.generate import GenerateRequest, Generation
 from app.tasks.sentiment import SentimentPrediction
+
+# No per-example deadline: speed is measured in bench/, and a busy 2-core CI machine once took
+# 416 ms for an example that takes 0.3 ms alone.
+hypothesis_settings.register_profile("seqserve", deadline=None)
+hypothesis_settings.load_profile("seqserve")
 
 POSITIVE_WORDS = ["great", "wonderful", "moving", "superb", "loved", "brilliant"]
 NEGATIVE_WORDS = ["awful", "boring", "dull", "terrible", "hated", "waste"]
