@@ -10,18 +10,55 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import re
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Mapping
 
 from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.artifacts import Task
 from app.errors import ErrorDetail, error_response
+from app.repository import MODEL_NAME
+
+# On refusals made before the request body was read: the connection cannot be reused.
 
 # On refusals made before the request body was read: the connection cannot be reused.
 _CLOSE = {"Connection": "close"}
+
+
+class ModelRoutes:
+    """Which model a request path addresses, for every model route by construction: the task
+    paths (/forecast -> the task's default model) and the same paths under /models/{name}/ and
+    /models/{name}/versions/{version}/ (app/routes/named.py)."""
+
+    def __init__(
+        self, task_paths: Mapping[str, Task], default_model: Callable[[Task], str]
+    ) -> None:
+        self.defaults = {path: default_model(task) for path, task in task_paths.items()}
+        suffixes = "|".join(re.escape(path) for path in sorted(task_paths, key=len, reverse=True))
+        self.named = re.compile(
+            rf"/models/(?P<name>{MODEL_NAME.pattern})(?P<version>/versions/[0-9]+)?(?P<task>{suffixes})"
+        )
+
+    def model(self, path: str) -> str | None:
+        if (name := self.defaults.get(path)) is not None:
+            return name
+        match = self.named.fullmatch(path)
+        return match["name"] if match else None
+
+    def template(self, path: str) -> str:
+        """The route template of a model path: a metric label that clients cannot multiply."""
+        if path in self.defaults or not (match := self.named.fullmatch(path)):
+            return path
+        version = "/versions/{version}" if match["version"] else ""
+        return f"/models/{{name}}{version}{match['task']}"
+
+    def protected(self, path: str) -> bool:
+        """Paths that need the API key: every model route, and administration."""
+        return self.model(path) is not None or path.startswith("/admin/")
 
 
 class ApiKeyMiddleware:
@@ -31,8 +68,8 @@ class ApiKeyMiddleware:
     admission slot, never has its body buffered or parsed (so no parse error reaches it first).
     """
 
-    def __init__(self, app: ASGIApp, key: str, paths: Collection[str]) -> None:
-        self.app, self.key, self.paths = app, key.encode(), paths
+    def __init__(self, app: ASGIApp, key: str, routes: ModelRoutes) -> None:
+        self.app, self.key, self.routes = app, key.encode(), routes
         message = (
             "missing or wrong API key: send `Authorization: Bearer <key>` or `X-API-Key: <key>`"
         )
@@ -41,8 +78,9 @@ class ApiKeyMiddleware:
         self.refusal = error_response(401, message, "unauthorized", headers=headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] in self.paths and not self._authorised(scope):
-            scope["state"]["model_path"] = scope["path"]
+        path = scope["path"] if scope["type"] == "http" else ""
+        if path and self.routes.protected(path) and not self._authorised(scope):
+            scope["state"]["model_path"] = self.routes.template(path)
             await self.refusal(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -149,27 +187,27 @@ class AdmissionMiddleware:
     model's queue, cost as much CPU as serving (0.42 ms per 503, measured at 4x capacity).
     """
 
-    def __init__(self, app: ASGIApp, limit: int, paths: Mapping[str, str]) -> None:
-        self.app, self.limit, self.paths = app, limit, paths
-        self.in_flight: Counter[str] = Counter()  # paths: POST path -> model name
-        # Each model's refusal, rendered once: the body never changes.
-        self.refusals = {
-            model: error_response(
-                503,
-                f"model '{model}' is overloaded ({limit} requests in flight); retry",
-                "overloaded",
-            ).body
-            for model in set(paths.values())
-        }
+    def __init__(self, app: ASGIApp, limit: int, routes: ModelRoutes) -> None:
+        self.app, self.limit, self.routes = app, limit, routes
+        self.in_flight: Counter[str] = Counter()  # model name -> requests in flight
+        self.refusals: dict[str, bytes] = {}  # each model's refusal, rendered once
+
+    def _refusal(self, model: str) -> bytes:
+        if model not in self.refusals:
+            if len(self.refusals) >= 1024:  # names come from clients: keep the cache bounded
+                self.refusals.clear()
+            message = f"model '{model}' is overloaded ({self.limit} requests in flight); retry"
+            self.refusals[model] = bytes(error_response(503, message, "overloaded").body)
+        return self.refusals[model]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        model = self.paths.get(scope["path"]) if scope["type"] == "http" else None
+        model = self.routes.model(scope["path"]) if scope["type"] == "http" else None
         if model is None or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
         if self.in_flight[model] >= self.limit:
-            scope["state"].update(shed=True, model_path=scope["path"])
-            refusal = Response(self.refusals[model], 503, {"Retry-After": "1"}, "application/json")
+            scope["state"].update(shed=True, model_path=self.routes.template(scope["path"]))
+            refusal = Response(self._refusal(model), 503, {"Retry-After": "1"}, "application/json")
             await refusal(scope, receive, send)
             return
         self.in_flight[model] += 1
@@ -179,6 +217,8 @@ class AdmissionMiddleware:
             nonlocal released
             if not released:
                 released, self.in_flight[model] = True, self.in_flight[model] - 1
+                if not self.in_flight[model]:
+                    del self.in_flight[model]  # names come from clients: no entry stays at 0
 
         async def send_and_release(message: Message) -> None:
             # Leave the count before the client has the whole answer: a keep-alive client's next

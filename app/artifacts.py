@@ -1,4 +1,4 @@
-"""The artifact contract: what `models/<task>/<version>/` holds and how to find it.
+"""The artifact contract: what `models/<name>/<version>/` holds and how to find it.
 
 Training writes artifacts and serving reads them; both use the schema below, so the contract
 lives with the side that serves (training imports this module, never the reverse).
@@ -79,6 +79,8 @@ class DataSource(_Strict):
 class Metadata(_Strict):
     format_version: int = FORMAT_VERSION
     task: Task
+    # The model's name is its directory (models/<name>/); serving fills this in when it loads.
+    name: str | None = None
     version: int = Field(gt=0)
     created_at: str
     libraries: dict[str, str]

@@ -19,6 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
+# A model's worker thread ends after this long without work, and starts again on demand.
+IDLE_THREAD_SECONDS = 5.0
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
@@ -117,7 +119,11 @@ class MicroBatcher(Generic[Item, Result]):
         while True:
             with self._changed:
                 while not self._queue:
-                    self._changed.wait()
+                    if not self._changed.wait(IDLE_THREAD_SECONDS) and not self._queue:
+                        # Idle: the thread leaves (submit starts another), so a model version
+                        # that was replaced and drained holds no thread and can be freed.
+                        self._thread = None
+                        return
             if self.limits.max_delay > 0:
                 time.sleep(self.limits.max_delay)
             with self._changed:

@@ -16,8 +16,9 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from app.artifacts import Task
+from app.artifacts import TASKS, Task
 from app.batching import BatchLimits
+from app.repository import MODEL_NAME, Policy, parse_assignments
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,7 +58,14 @@ class Settings(BaseSettings):
     tasks: Annotated[tuple[Task, ...], NoDecode] = Field(
         default=("forecast", "sentiment", "generate"), min_length=1
     )
-    # Pin a version per task; unset means the highest published version.
+    # The model each task's own endpoint (/forecast, ...) serves: "forecast=sales; ...". A task
+    # not named here serves the model named after it.
+    default_models: str = ""
+    # Versions each model serves: "sales=specific:3,4; forecast=all"; unnamed models: latest.
+    model_policy: str = ""
+    # Seconds between scans of the repository for new, changed or removed versions; 0: never.
+    reload_interval_seconds: float = Field(default=5.0, ge=0, le=86_400)
+    # Older pins of one version of each task's default model: the same as `specific:N`.
     forecast_version: int | None = Field(default=None, gt=0)
     sentiment_version: int | None = Field(default=None, gt=0)
     generate_version: int | None = Field(default=None, gt=0)
@@ -139,6 +147,23 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("default_models")
+    @classmethod
+    def _known_tasks(cls, value: str) -> str:
+        for task, name in parse_assignments(value, "model name").items():
+            if task not in TASKS:
+                raise ValueError(f"{task!r} is not a task ({', '.join(TASKS)})")
+            if not MODEL_NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not a model name")
+        return value
+
+    @field_validator("model_policy")
+    @classmethod
+    def _valid_policies(cls, value: str) -> str:
+        for policy in parse_assignments(value, "policy").values():
+            Policy.parse(policy)
+        return value
+
     @field_validator("threads")
     @classmethod
     def _threads_within_cpus(cls, value: int | None) -> int | None:
@@ -159,13 +184,20 @@ class Settings(BaseSettings):
             return self.threads
         return max(1, _cpu_count() - 1) if task == "sentiment" else 1
 
-    def pinned_version(self, task: Task) -> int | None:
-        pins: dict[Task, int | None] = {
+    def default_model(self, task: Task) -> str:
+        """The model that /forecast, /sentiment or /generate serves."""
+        return parse_assignments(self.default_models, "model name").get(task, task)
+
+    def policy(self, name: str) -> Policy:
+        if (text := parse_assignments(self.model_policy, "policy").get(name)) is not None:
+            return Policy.parse(text)
+        pins: dict[str, int | None] = {
             "forecast": self.forecast_version,
             "sentiment": self.sentiment_version,
             "generate": self.generate_version,
         }
-        return pins[task]
+        pinned = pins.get(name)
+        return Policy("specific", (pinned,)) if pinned else Policy()
 
 
 @lru_cache

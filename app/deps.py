@@ -13,9 +13,12 @@ from typing import Annotated, cast
 
 from fastapi import Depends, Request
 
+from app.artifacts import Task
 from app.config import Settings
+from app.errors import ModelNotFound
 from app.metrics import Metrics
 from app.registry import Registry
+from app.tasks.base import Predictor
 from app.tasks.forecast import Forecaster
 from app.tasks.generate import Generator
 from app.tasks.sentiment import Classifier
@@ -38,17 +41,28 @@ RegistryDep = Annotated[Registry, Depends(_registry)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]
 
 
-# Each raises ModelNotReady (503) while its model is loading or after it failed to load.
+def _model(request: Request, task: Task) -> Predictor:
+    """The model a request addresses: /<task> is the task's default model; /models/{name}/<task>
+    the named model's serving version; /models/{name}/versions/{version}/<task> that version.
+    404 for no such model (or one of another task), 503 while it loads or after it failed."""
+    params, registry = request.path_params, cast(Registry, request.app.state.registry)
+    name = params.get("name") or registry.settings.default_model(task)
+    version = params.get("version")
+    if version is not None and not (version.isascii() and version.isdigit()):
+        raise ModelNotFound(name, f"has no version {version!r}")
+    return registry.get(name, task, int(version) if version is not None else None)
+
+
 async def _forecaster(request: Request) -> Forecaster:
-    return cast(Forecaster, request.app.state.registry.get("forecast"))
+    return cast(Forecaster, _model(request, "forecast"))
 
 
 async def _classifier(request: Request) -> Classifier:
-    return cast(Classifier, request.app.state.registry.get("sentiment"))
+    return cast(Classifier, _model(request, "sentiment"))
 
 
 async def _generator(request: Request) -> Generator:
-    return cast(Generator, request.app.state.registry.get("generate"))
+    return cast(Generator, _model(request, "generate"))
 
 
 ForecasterDep = Annotated[Forecaster, Depends(_forecaster)]

@@ -45,6 +45,13 @@ class InvalidRequest(Exception):
         self.details = list(details)
 
 
+class ModelNotFound(Exception):
+    """No model of that name (or it serves another task, or not that version): 404."""
+
+    def __init__(self, name: str, why: str = "is not in the repository") -> None:
+        super().__init__(f"model '{name}' {why}")
+
+
 class ModelNotReady(Exception):
     """The model behind an endpoint is loading or failed to load: 503 with the reason."""
 
@@ -117,6 +124,10 @@ async def _on_invalid_request(request: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "request exceeds a limit", "validation_error", exc.details)
 
 
+async def _on_model_not_found(request: Request, exc: Exception) -> JSONResponse:
+    return error_response(404, str(exc), "model_not_found")
+
+
 async def _on_model_not_ready(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ModelNotReady)
     # A loading model is worth retrying soon; a failed one needs an operator.
@@ -164,6 +175,7 @@ def internal_error_response() -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(InvalidRequest, _on_invalid_request)
+    app.add_exception_handler(ModelNotFound, _on_model_not_found)
     app.add_exception_handler(ModelNotReady, _on_model_not_ready)
     app.add_exception_handler(Overloaded, _on_overloaded)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
@@ -177,6 +189,7 @@ def _example(kind: str, message: str) -> dict[str, Any]:
 # OpenAPI documentation of the error responses model endpoints can give.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: _example("invalid_json", "request body is not valid JSON"),
+    404: _example("model_not_found", "model 'sales' is not in the repository"),
     413: _example("payload_too_large", "request body exceeds 1048576 bytes"),
     415: _example("unsupported_media_type", "request body must be JSON"),
     422: _example("validation_error", "request validation failed (1 error)"),

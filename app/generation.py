@@ -19,7 +19,7 @@ from typing import Literal
 import numpy as np
 
 from app.artifacts import GeneratePreprocessing
-from app.batching import BatchObserver, Overloaded
+from app.batching import IDLE_THREAD_SECONDS, BatchObserver, Overloaded
 from app.runtime import Runtime
 from app.sampling import next_token
 
@@ -169,7 +169,9 @@ class Engine:
         while True:
             with self._changed:
                 while not self._waiting and not active:
-                    self._changed.wait()
+                    if not self._changed.wait(IDLE_THREAD_SECONDS) and not self._waiting:
+                        self._thread = None  # idle: start() makes another (see batching.py)
+                        return
                 waited = max((time.perf_counter() - t for _, t in self._waiting), default=0.0)
                 active += [stream for stream, _ in self._waiting]
                 self._waiting.clear()

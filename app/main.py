@@ -14,30 +14,29 @@ from importlib import metadata
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app.admission import AdmissionMiddleware, ApiKeyMiddleware, BodyReaderMiddleware
+from app.admission import (
+    AdmissionMiddleware,
+    ApiKeyMiddleware,
+    BodyReaderMiddleware,
+    ModelRoutes,
+)
+from app.artifacts import Task
 from app.config import Settings, get_settings
 from app.errors import install_error_handlers
 from app.logs import configure_logging
 from app.metrics import Metrics
 from app.middleware import REQUEST_ID_HEADER, OpenRequests, RequestContextMiddleware
 from app.registry import Registry
-from app.routes import forecast, generate, health, metrics, models, sentiment
+from app.routes import admin, forecast, generate, health, metrics, models, sentiment
 from app.routes.docs import mount_docs
+from app.routes.named import named_routes
 
 try:
     VERSION = metadata.version("seqserve")
 except metadata.PackageNotFoundError:  # running from a checkout that was never installed
     VERSION = "0.0.0"
 
-# The POST paths that run each model: they need the API key (when one is set), and admission
-# control counts their requests in flight per model.
-TASK_PATHS = {
-    "/forecast": "forecast",
-    "/forecast/batch": "forecast",
-    "/sentiment": "sentiment",
-    "/generate": "generate",
-}
-TASK_ROUTERS: dict[str, APIRouter] = {
+TASK_ROUTERS: dict[Task, APIRouter] = {
     "forecast": forecast.router,
     "sentiment": sentiment.router,
     "generate": generate.router,
@@ -76,13 +75,19 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     for router in (health.router, models.router, metrics.router):
         app.include_router(router)
     mount_docs(app)
+    if settings.api_key is not None:  # administration exists only behind a key
+        app.include_router(admin.router)
+    task_paths: dict[str, Task] = {}
     for task in settings.tasks:  # a disabled task has no routes at all: 404, not 503
         app.include_router(TASK_ROUTERS[task])
-    model_paths = {path: task for path, task in TASK_PATHS.items() if task in settings.tasks}
+        app.include_router(named_routes(TASK_ROUTERS[task]))
+        task_paths |= {route.path: task for route in TASK_ROUTERS[task].routes}  # type: ignore[attr-defined]
+    # Derived from the routers: every model route needs the key and takes an admission slot.
+    model_routes = ModelRoutes(task_paths, settings.default_model)
 
     # Added innermost first. A request takes an admission slot only once it is authorised and
     # its body has arrived; the request context (id, log line, metrics) wraps every answer.
-    app.add_middleware(AdmissionMiddleware, limit=settings.max_in_flight, paths=model_paths)
+    app.add_middleware(AdmissionMiddleware, limit=settings.max_in_flight, routes=model_routes)
     app.add_middleware(
         BodyReaderMiddleware,
         max_bytes=settings.max_body_bytes,
@@ -90,7 +95,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     )
     if settings.api_key is not None:
         app.add_middleware(
-            ApiKeyMiddleware, key=settings.api_key.get_secret_value(), paths=set(model_paths)
+            ApiKeyMiddleware, key=settings.api_key.get_secret_value(), routes=model_routes
         )
     if settings.cors_origins:
         app.add_middleware(

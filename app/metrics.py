@@ -26,11 +26,16 @@ class _ModelStates(Collector):
 
     def collect(self) -> Iterator[Metric]:
         family = GaugeMetricFamily(
-            "seqserve_model_state", "1 for each model's current state", labels=["model", "state"]
+            "seqserve_model_state",
+            "1 for each model version's current state",
+            labels=["model", "version", "state"],
         )
         for status in self.registry.statuses():
-            for state in STATES:
-                family.add_metric([status.task, state], 1.0 if status.state == state else 0.0)
+            for entry in status.versions:
+                version = str(entry.version or "")
+                for state in STATES:
+                    value = 1.0 if entry.state == state else 0.0
+                    family.add_metric([status.name, version, state], value)
         yield family
 
 
@@ -57,29 +62,31 @@ class Metrics:
         self.batch_rows = Histogram(
             "seqserve_batch_rows",
             "rows (series, texts, streams) per model call",
-            ["model"],
+            ["model", "version"],
             buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
             registry=self.collectors,
         )
         self.queue_seconds = Histogram(
             "seqserve_batch_queue_seconds",
             "time the oldest request of a batch waited before its model call",
-            ["model"],
+            ["model", "version"],
             buckets=_FAST_BUCKETS,
             registry=self.collectors,
         )
         self.compute_seconds = Histogram(
             "seqserve_batch_compute_seconds",
             "time of one model call, preprocessing included",
-            ["model"],
+            ["model", "version"],
             buckets=_FAST_BUCKETS,
             registry=self.collectors,
         )
 
     def observe_batch(self, model: str, rows: int, queue_seconds: float, compute: float) -> None:
-        self.batch_rows.labels(model).observe(rows)
-        self.queue_seconds.labels(model).observe(queue_seconds)
-        self.compute_seconds.labels(model).observe(compute)
+        # `model` is "<name>:<version>" (the registry labels each version's batches).
+        name, _, version = model.partition(":")
+        self.batch_rows.labels(name, version).observe(rows)
+        self.queue_seconds.labels(name, version).observe(queue_seconds)
+        self.compute_seconds.labels(name, version).observe(compute)
 
     def observe(self, endpoint: str, method: str, status: int, seconds: float) -> None:
         labels = (endpoint, method, str(status))

@@ -1,8 +1,13 @@
-"""The only module that loads models: finds each task's version, verifies it, builds its predictor.
+"""The only module that loads models: every model of the repository, each version its policy
+serves, loaded, verified, warmed up and swapped in without a restart.
 
-Each enabled task has a state (pending -> loading -> ready | failed) and, when it failed, a reason
-that says how to fix it. A task that fails does not stop the others: the service starts, /ready
-lists what is missing and that task's endpoint answers 503 with the same reason.
+Each version has a state (pending -> loading -> ready | failed) and, when it failed, a reason
+that says how to fix it. A model that fails does not stop the others. Every
+`SEQSERVE_RELOAD_INTERVAL_SECONDS` (and on demand) the repository is scanned again: a new or
+changed version is loaded and warmed in the background and then swapped in at once; a removed
+one is dropped. Requests already running keep the predictor they started with, so they finish
+on their version; its worker threads end once idle, and memory goes with the last reference.
+A new version that fails is listed with its reason while the previous one keeps serving.
 """
 
 from __future__ import annotations
@@ -12,77 +17,66 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal
 
-from pydantic import ValidationError
-
-from app.artifacts import (
-    FORMAT_VERSION,
-    Metadata,
-    Task,
-    read_metadata,
-    resolve_version,
-    verify_files,
-)
+from app.artifacts import Task, list_versions
 from app.batching import Batching, BatchObserver
 from app.config import Settings
-from app.errors import ModelNotReady
-from app.runtime import Runtime, open_runtime
+from app.errors import ModelNotFound, ModelNotReady
+from app.loading import STATES, ArtifactError, State, Target, load_predictor
+from app.repository import Policy, model_names, model_task, signature
 from app.tasks.base import Predictor
-from app.tasks.forecast import ForecastPredictor
-from app.tasks.generate import GeneratePredictor
-from app.tasks.sentiment import SentimentPredictor
 
 logger = logging.getLogger("seqserve.registry")
-
-State = Literal["pending", "loading", "ready", "failed"]
-STATES: tuple[State, ...] = ("pending", "loading", "ready", "failed")
-Builder = Callable[[Task, Settings, Batching], Predictor]
-_FACTORIES: dict[Task, Callable[[Path, Metadata, Runtime, Batching], Predictor]] = {
-    "forecast": ForecastPredictor.from_artifact,
-    "sentiment": SentimentPredictor.from_artifact,
-    "generate": GeneratePredictor.from_artifact,
-}
+Builder = Callable[[Target, Settings, Batching], Predictor]
+__all__ = ["STATES", "Builder", "ModelStatus", "Registry", "State", "Target", "VersionStatus"]
 
 
-class ArtifactError(Exception):
-    """An artifact that exists but cannot be served (corrupt, mismatched, wrong inputs)."""
+@dataclass(frozen=True)
+class VersionStatus:
+    version: int | None  # None: nothing published yet
+    state: State
+    reason: str | None = None
+    predictor: Predictor | None = None
+    signature: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
 class ModelStatus:
+    name: str
     task: Task
-    state: State
-    reason: str | None = None
-    predictor: Predictor | None = None
+    versions: tuple[VersionStatus, ...]
+
+    @property
+    def serving(self) -> VersionStatus | None:
+        """The highest ready version: what requests without a version number get."""
+        ready = [v for v in self.versions if v.predictor is not None]
+        return ready[-1] if ready else None
+
+    @property
+    def state(self) -> State:
+        if self.serving is not None:
+            return "ready"
+        if any(v.state in ("pending", "loading") for v in self.versions):
+            return "loading"
+        return "failed"
+
+    @property
+    def reason(self) -> str | None:
+        return next((v.reason for v in reversed(self.versions) if v.reason), None)
+
+    @property
+    def predictor(self) -> Predictor | None:
+        return self.serving.predictor if self.serving else None
 
 
-def load_predictor(task: Task, settings: Settings, batching: Batching) -> Predictor:
-    """Resolve, verify and open one task's artifact (FileNotFoundError when none is published)."""
-    version_dir = resolve_version(settings.models_dir / task, settings.pinned_version(task))
-    where = f"{task}/{version_dir.name}"
-    try:
-        metadata = read_metadata(version_dir)
-        if metadata.task != task or metadata.format_version != FORMAT_VERSION:
-            raise ValueError(
-                f"metadata.json describes a {metadata.task} artifact of format "
-                f"{metadata.format_version}; this server reads {task} format {FORMAT_VERSION}"
-            )
-        if str(metadata.version) != version_dir.name:  # a copied or renamed directory
-            raise ValueError(f"metadata.json says version {metadata.version}")
-        verify_files(version_dir, metadata)
-        runtime = open_runtime(settings.runtime, version_dir, settings.threads_for(task))
-        return _FACTORIES[task](version_dir, metadata, runtime, batching)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        raise ArtifactError(f"{where}: metadata.json is invalid ({field}: {first['msg']})") from exc
-    except Exception as exc:
-        # Runtimes put absolute paths in their messages; reasons are public, paths are not.
-        message = str(exc).replace(str(settings.models_dir.resolve()), "<models>")
-        message = message.replace(str(settings.models_dir), "<models>")
-        raise ArtifactError(f"{where}: {message}") from exc
+class _LabelledObserver:
+    """Reports a version's batches under its model name and version."""
+
+    def __init__(self, observer: BatchObserver, name: str, version: int | None) -> None:
+        self.observer, self.label = observer, f"{name}:{version}"
+
+    def observe_batch(self, model: str, rows: int, queue_seconds: float, compute: float) -> None:
+        self.observer.observe_batch(self.label, rows, queue_seconds, compute)
 
 
 class Registry:
@@ -90,77 +84,180 @@ class Registry:
         self.settings, self._builder = settings, builder
         # Set by create_app before loading starts: the metrics that hear about every batch.
         self.batch_observer: BatchObserver | None = None
-        # Written by the loader thread, read by requests: every key exists from the start and
-        # each value is replaced whole (frozen), so readers never see a half-updated status.
-        self._status = {t: ModelStatus(t, "pending") for t in settings.tasks}
-        self._started = False
-        self._lock = threading.Lock()
+        # Replaced whole (frozen values, one dict assignment), so readers never see half an
+        # update. The default model of every enabled task is always listed.
+        self._models: dict[str, ModelStatus] = {
+            settings.default_model(task): ModelStatus(
+                settings.default_model(task), task, (VersionStatus(None, "pending"),)
+            )
+            for task in settings.tasks
+        }
+        self._required = set(self._models)  # what readiness waits for
+        self._unloaded: set[str] = set()  # by the admin API, until loaded again
+        self._scan_lock, self._claim_lock = threading.Lock(), threading.Lock()
+        self._started = self._loaded = False
+
+    # --- loading -------------------------------------------------------------------------
 
     def start_loading(self) -> None:
-        """Load every task in a background thread so the server answers /health meanwhile."""
+        """Load in a background thread so the server answers /health meanwhile, then poll."""
         if self._claim():
-            threading.Thread(target=self._load_all, name="model-loader", daemon=True).start()
+            threading.Thread(target=self._load_and_watch, name="model-loader", daemon=True).start()
 
     def load_all(self) -> None:
-        """Load every enabled task now, in this thread (tests and scripts)."""
+        """Load every model now, in this thread (tests and scripts); no polling."""
         if self._claim():
-            self._load_all()
+            self.rescan()
+            self._mark_loaded()
 
     def _claim(self) -> bool:
-        """True for the first caller only: models load once per registry."""
-        with self._lock:
+        with self._claim_lock:
             first, self._started = not self._started, True
         return first
 
-    def _load_all(self) -> None:
-        for task in self._status:
-            self._load(task)
+    def _load_and_watch(self) -> None:
+        self.rescan()
+        self._mark_loaded()
+        interval = self.settings.reload_interval_seconds
+        while interval > 0:
+            time.sleep(interval)
+            try:
+                self.rescan()
+            except Exception:  # a scan that fails is logged and tried again next time
+                logger.exception("repository scan failed")
 
-    def _load(self, task: Task) -> None:
-        self._status[task] = ModelStatus(task, "loading")
+    def _mark_loaded(self) -> None:
+        self._required |= set(self._models)  # every model found at start-up must be ready
+        self._loaded = True
+
+    def rescan(self) -> None:
+        """Bring every model in line with the repository and its policy (one scan at a time)."""
+        with self._scan_lock:
+            found = self._discover()
+            for name in [n for n in self._models if n not in found]:
+                logger.info("model removed", extra={"model": name})
+                del self._models[name]
+                self._required.discard(name)  # removed on purpose: readiness no longer waits
+            for name, task in found.items():
+                self._refresh(name, task)
+
+    def _discover(self) -> dict[str, Task]:
+        models_dir = self.settings.models_dir
+        found = {self.settings.default_model(t): t for t in self.settings.tasks}
+        for name in model_names(models_dir):
+            task = found.get(name) or model_task(models_dir / name)
+            if task in self.settings.tasks:
+                found[name] = task
+        return {n: t for n, t in found.items() if n not in self._unloaded}
+
+    def _refresh(self, name: str, task: Task) -> None:
+        model_dir = self.settings.models_dir / name
+        available = list_versions(model_dir)
+        policy = self.settings.policy(name)
+        wanted: list[int | None] = [*policy.select(available)] or [None]
+        if available and wanted == [None]:  # a `specific` policy naming unpublished versions
+            self._models[name] = ModelStatus(name, task, (self._unpublished(policy, available),))
+            return
+        current = {v.version: v for v in getattr(self._models.get(name), "versions", ())}
+        kept = [
+            self._unchanged_or_load(current.get(v), Target(name, task, v, model_dir))
+            for v in wanted
+        ]
+        previous = self._models.get(name)
+        if previous and previous.serving and all(v.predictor is None for v in kept):
+            kept.insert(0, previous.serving)  # the new version failed: the old one serves on
+        updated = ModelStatus(name, task, tuple(kept))
+        if updated != previous:
+            self._models[name] = updated  # the switch: one assignment
+
+    def _unchanged_or_load(self, known: VersionStatus | None, target: Target) -> VersionStatus:
+        """A version loaded (or refused) before and untouched since is not loaded again."""
+        stamp = signature(target.directory / str(target.version)) if target.version else ()
+        if known and known.state in ("ready", "failed") and known.signature == stamp:
+            return known
+        return self._load(target)
+
+    @staticmethod
+    def _unpublished(policy: Policy, available: list[int]) -> VersionStatus:
+        missing = ", ".join(map(str, policy.missing(available)))
+        published = ", ".join(map(str, available))
+        reason = f"version {missing} not found (published: {published}); see SEQSERVE_MODEL_POLICY"
+        return VersionStatus(None, "failed", reason)
+
+    def _load(self, target: Target) -> VersionStatus:
         started = time.monotonic()
+        stamp = signature(target.directory / str(target.version)) if target.version else ()
         try:
-            batching = Batching(self.settings.batch_limits(), self.batch_observer)
-            predictor = self._builder(task, self.settings, batching)
+            observer = self.batch_observer
+            labelled = observer and _LabelledObserver(observer, target.name, target.version)
+            predictor = self._builder(
+                target, self.settings, Batching(self.settings.batch_limits(), labelled)
+            )
             if self.settings.warm_up:
                 predictor.warm_up()
-        except FileNotFoundError as exc:
-            self._fail(task, f"{exc}; train one with `python -m training {task}`")
-        except ArtifactError as exc:
-            self._fail(task, f"{exc}; retrain with `python -m training {task}`")
-        except Exception as exc:  # a bug or an unexpected runtime error: keep serving the rest
-            logger.exception("loading %s failed", task)
-            self._fail(task, f"unexpected error while loading ({type(exc).__name__}); see the log")
-        else:
-            self._status[task] = ModelStatus(task, "ready", predictor=predictor)
-            seconds = round(time.monotonic() - started, 2)
-            info = predictor.info
-            logger.info(
-                "model ready",
-                extra={
-                    "task": task,
-                    "version": info.version,
-                    "runtime": info.runtime,
-                    "seconds": seconds,
-                },
-            )
+        except Exception as exc:
+            reason = self._reason(target, exc)
+            logger.error("model failed: %s", reason, extra={"model": target.name})
+            return VersionStatus(target.version, "failed", reason, signature=stamp)
+        extra = {"model": target.name, "version": target.version}
+        logger.info("model ready", extra={**extra, "seconds": round(time.monotonic() - started, 2)})
+        return VersionStatus(target.version, "ready", predictor=predictor, signature=stamp)
 
-    def _fail(self, task: Task, reason: str) -> None:
-        logger.error("model failed: %s", reason, extra={"task": task})
-        self._status[task] = ModelStatus(task, "failed", reason)
+    def _reason(self, target: Target, exc: Exception) -> str:
+        train = f"`python -m training {target.task}" + (
+            f" --name {target.name}`" if target.name != target.task else "`"
+        )
+        if isinstance(exc, FileNotFoundError):
+            return f"{exc}; train one with {train}"
+        if isinstance(exc, ArtifactError):
+            return f"{exc}; retrain with {train}"
+        logger.exception("loading %s failed", target.name)  # a bug: keep serving the rest
+        return f"unexpected error while loading ({type(exc).__name__}); see the log"
+
+    # --- admin -----------------------------------------------------------------------------
+
+    def unload(self, name: str) -> None:
+        with self._scan_lock:
+            self._unloaded.add(name)
+            self._required.discard(name)
+            self._models.pop(name, None)
+
+    def load(self, name: str) -> None:
+        with self._scan_lock:
+            self._unloaded.discard(name)
+        self.rescan()
+
+    # --- reading ---------------------------------------------------------------------------
 
     def statuses(self) -> list[ModelStatus]:
-        return list(self._status.values())
+        return list(self._models.values())
+
+    def status(self, name: str) -> ModelStatus:
+        status = self._models.get(name)
+        if status is None:
+            raise ModelNotFound(name)
+        return status
 
     @property
     def ready(self) -> bool:
-        return all(s.state == "ready" for s in self._status.values())
+        models = self._models
+        return self._loaded and all(
+            name in models and models[name].serving is not None for name in self._required
+        )
 
-    def get(self, task: Task) -> Predictor:
-        status = self._status.get(task)
-        if status is None:
-            raise ModelNotReady(task, "disabled", "not in SEQSERVE_TASKS")
-        if status.predictor is None:
-            state = "loading" if status.state in ("pending", "loading") else status.state
-            raise ModelNotReady(task, state, status.reason)
-        return status.predictor
+    def get(self, name: str, task: Task | None = None, version: int | None = None) -> Predictor:
+        """The predictor of a model's serving version, or of one version; 404 or 503 if none."""
+        status = self.status(name)
+        if task is not None and status.task != task:
+            raise ModelNotFound(name, f"serves {status.task}, not {task}")
+        if version is None:
+            if status.predictor is None:
+                state = "failed" if status.state == "failed" else "loading"
+                raise ModelNotReady(name, state, status.reason)
+            return status.predictor
+        entry = next((v for v in status.versions if v.version == version), None)
+        if entry is None:
+            raise ModelNotFound(name, f"version {version} is not served")
+        if entry.predictor is None:
+            raise ModelNotReady(name, entry.state, entry.reason)
+        return entry.predictor

@@ -21,12 +21,11 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
     from fastapi.testclient import TestClient
 
-from app.artifacts import Task
 from app.batching import Batching
 from app.config import Settings
 from app.generation import Sampling, Stream
 from app.main import create_app
-from app.registry import Registry
+from app.registry import Registry, Target
 from app.tasks.base import ModelInfo, Predictor
 from app.tasks.generate import GenerateRequest, Generation
 from app.tasks.sentiment import SentimentPrediction
@@ -168,10 +167,10 @@ def fake_registry(
 ) -> Registry:
     """A registry, already loaded, whose predictors are fakes; `missing` tasks fail to load."""
 
-    def build(task: Task, settings: Settings, batching: Batching) -> Predictor:
-        if task in missing:
-            raise FileNotFoundError(f"no trained version in {task}/")
-        return (predictors or {}).get(task) or FAKES[task]()
+    def build(target: Target, settings: Settings, batching: Batching) -> Predictor:
+        if target.task in missing:
+            raise FileNotFoundError(f"no trained version in {target.name}/")
+        return (predictors or {}).get(target.task) or FAKES[target.task]()
 
     registry = Registry(settings, builder=build)
     registry.load_all()

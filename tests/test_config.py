@@ -10,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from app.config import PROJECT_ROOT, Settings
+from app.repository import Policy
 
 
 def from_env(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
@@ -30,7 +31,9 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.threads_for("sentiment") == max(1, len(os.sched_getaffinity(0)) - 1)
     assert Settings(_env_file=None, threads=1).threads_for("generate") == 1  # type: ignore[call-arg]
     assert settings.max_body_bytes == 1 << 20
-    assert settings.pinned_version("forecast") is None
+    assert settings.policy("forecast") == Policy("latest")
+    assert settings.default_model("forecast") == "forecast"
+    assert settings.reload_interval_seconds == 5
 
 
 def test_lists_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -43,9 +46,30 @@ def test_lists_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_pinned_versions(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = from_env(monkeypatch, sentiment_version="3", models_dir="/srv/models")
-    assert settings.pinned_version("sentiment") == 3
-    assert settings.pinned_version("generate") is None
+    assert settings.policy("sentiment") == Policy("specific", (3,))
+    assert settings.policy("generate") == Policy("latest")
     assert settings.models_dir == Path("/srv/models")
+
+
+def test_policies_and_default_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = from_env(
+        monkeypatch,
+        model_policy="sales=specific:4,3; forecast=all",
+        default_models="forecast=sales",
+    )
+    assert settings.policy("sales") == Policy("specific", (3, 4))
+    assert settings.policy("forecast") == Policy("all")
+    assert settings.policy("other") == Policy("latest")
+    assert settings.default_model("forecast") == "sales"
+    assert settings.default_model("sentiment") == "sentiment"
+
+
+@pytest.mark.parametrize(
+    ("text", "versions"),
+    [("latest", [3]), ("all", [1, 2, 3]), ("specific:1,3", [1, 3]), ("specific:2,9", [2])],
+)
+def test_a_policy_selects_published_versions(text: str, versions: list[int]) -> None:
+    assert Policy.parse(text).select([1, 2, 3]) == versions
 
 
 @pytest.mark.parametrize(
@@ -64,6 +88,11 @@ def test_pinned_versions(monkeypatch: pytest.MonkeyPatch) -> None:
         ("shutdown_grace_seconds", "-1"),
         ("header_timeout_seconds", "0"),
         ("max_header_bytes", "100"),
+        ("model_policy", "sales=newest"),
+        ("model_policy", "sales=specific:0"),
+        ("model_policy", "sales"),
+        ("default_models", "translate=sales"),
+        ("default_models", "forecast=../etc"),
     ],
 )
 def test_bad_values_fail_at_start(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:

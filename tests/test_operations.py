@@ -14,12 +14,11 @@ import pytest
 from conftest import FAKES, assert_error, make_settings
 from fastapi.testclient import TestClient
 
-from app.artifacts import Task
 from app.batching import Batching
 from app.config import Settings
 from app.logs import TextFormatter
 from app.main import create_app
-from app.registry import Registry
+from app.registry import Registry, Target
 from app.tasks.base import Predictor
 
 
@@ -52,9 +51,9 @@ def test_ready_is_503_with_each_model_state_and_how_to_fix(
 def test_models_are_loaded_in_the_background_while_health_answers(tmp_path: Path) -> None:
     release = threading.Event()
 
-    def slow_build(task: Task, settings: Settings, batching: Batching) -> Predictor:
+    def slow_build(target: Target, settings: Settings, batching: Batching) -> Predictor:
         release.wait(timeout=10)
-        return FAKES[task]()
+        return FAKES[target.task]()
 
     settings = make_settings(models_dir=tmp_path)
     registry = Registry(settings, builder=slow_build)
@@ -94,13 +93,13 @@ def test_metrics_count_requests_by_endpoint_and_status(client: TestClient) -> No
     assert "nowhere" not in text  # raw paths never become label values
     assert 'seqserve_request_duration_seconds_count{endpoint="/forecast"' in text
     assert "seqserve_requests_in_flight 1.0" in text  # this very request
-    assert 'seqserve_model_state{model="forecast",state="ready"} 1.0' in text
+    assert 'seqserve_model_state{model="forecast",state="ready",version=""} 1.0' in text
 
 
 def test_model_state_gauge_shows_failures(make_client: Callable[..., TestClient]) -> None:
     text = make_client(missing=("sentiment",)).get("/metrics").text
-    assert 'seqserve_model_state{model="sentiment",state="failed"} 1.0' in text
-    assert 'seqserve_model_state{model="sentiment",state="ready"} 0.0' in text
+    assert 'seqserve_model_state{model="sentiment",state="failed",version=""} 1.0' in text
+    assert 'seqserve_model_state{model="sentiment",state="ready",version=""} 0.0' in text
 
 
 def test_request_id_is_echoed_when_sane(client: TestClient) -> None:

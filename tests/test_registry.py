@@ -106,7 +106,7 @@ def test_an_unreadable_model_fails_without_leaking_paths(tmp_path: Path) -> None
 def test_a_pinned_version_that_does_not_exist(tmp_path: Path) -> None:
     write_artifact(tmp_path)
     reason = reasons(tmp_path, forecast_version=5)["forecast"] or ""
-    assert reason.startswith("version 5 not found in forecast/")
+    assert reason.startswith("version 5 not found (published: 1)"), reason
 
 
 # --- with real (tiny) artifacts ------------------------------------------------------------

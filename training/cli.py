@@ -7,12 +7,14 @@ import dataclasses
 import importlib
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from app.artifacts import TASKS, list_versions
 from app.config import PROJECT_ROOT, Settings
+from app.repository import MODEL_NAME
 from training.presets import PRESETS
 
 # Options that map onto config fields of the same name (when the task's config has that field).
@@ -38,6 +40,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", choices=list(PRESETS), default="default")
     p.add_argument("--data-dir", type=Path, help="datasets (default: SEQSERVE_DATA_DIR)")
     p.add_argument("--models-dir", type=Path, help="artifacts (default: SEQSERVE_MODELS_DIR)")
+    p.add_argument(
+        "--name", help="publish as the next version of this model (default: the task's name)"
+    )
     p.add_argument("--download", action="store_true", help="fetch missing public datasets")
     p.add_argument("--if-missing", action="store_true", help="skip tasks that have a version")
     p.add_argument("--dataset", help="forecast: m4_hourly|etth1|csv; sentiment: imdb|csv")
@@ -80,8 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = args.data_dir or settings.data_dir or PROJECT_ROOT / "data"
     models_dir = args.models_dir or settings.models_dir
     tasks = list(TASKS) if args.task == "all" else [args.task]
+    if args.name is not None and (args.task == "all" or not MODEL_NAME.fullmatch(args.name)):
+        print("error: --name needs one task and a name of letters, digits, '.', '_', '-'")
+        return 2
     if args.if_missing:
-        tasks = [t for t in tasks if not list_versions(models_dir / t)]
+        tasks = [t for t in tasks if not list_versions(models_dir / (args.name or t))]
         if not tasks:
             print(f"every task already has a trained version in {models_dir}")
             return 0
@@ -93,14 +101,29 @@ def main(argv: list[str] | None = None) -> int:
     for task in tasks:
         started = time.monotonic()
         try:
-            config = config_for(task, args)
-            metadata = _task_module(task).train(config, data_dir, models_dir, args.download)
+            metadata = train(task, config_for(task, args), data_dir, models_dir, args)
         except (DataError, ValueError) as exc:
             print(f"error: {task}: {exc}", file=sys.stderr)
             return 2
-        rows.append((task, metadata.version, metadata.metrics, time.monotonic() - started))
+        name = metadata.name or task
+        rows.append((task, name, metadata.version, metadata.metrics, time.monotonic() - started))
     print_summary(rows, models_dir)
     return 0
+
+
+def train(
+    task: str, config: Any, data_dir: Path, models_dir: Path, args: argparse.Namespace
+) -> Any:
+    """Train and publish one model: as models/<task>/<next>/, or as models/<name>/<next>/."""
+    if args.name is None:
+        return _task_module(task).train(config, data_dir, models_dir, args.download)
+    from training.export import publish_as
+
+    models_dir.mkdir(parents=True, exist_ok=True)
+    # Trained in a hidden scratch repository beside the real one, then moved in at once.
+    with tempfile.TemporaryDirectory(dir=models_dir, prefix=".train-") as scratch:
+        trained = _task_module(task).train(config, data_dir, Path(scratch), args.download)
+        return publish_as(Path(scratch) / task / str(trained.version), models_dir, args.name)
 
 
 HEADLINE = {
@@ -110,8 +133,11 @@ HEADLINE = {
 }
 
 
-def print_summary(rows: list[tuple[str, int, dict[str, float], float]], models_dir: Path) -> None:
-    print(f"\n{'task':<10} {'version':>7} {'seconds':>8}  held-out metrics ({models_dir})")
-    for task, version, metrics, seconds in rows:
+Row = tuple[str, str, int, dict[str, float], float]  # task, model, version, metrics, seconds
+
+
+def print_summary(rows: list[Row], models_dir: Path) -> None:
+    print(f"\n{'model':<14} {'version':>7} {'seconds':>8}  held-out metrics ({models_dir})")
+    for task, name, version, metrics, seconds in rows:
         shown = ", ".join(f"{k} {metrics[k]:.4g}" for k in HEADLINE[task] if k in metrics)
-        print(f"{task:<10} {version:>7} {seconds:>8.1f}  {shown}")
+        print(f"{name:<14} {version:>7} {seconds:>8.1f}  {shown}")

@@ -23,6 +23,7 @@ from app.artifacts import (
     ONNX_FILE,
     Metadata,
     list_versions,
+    read_metadata,
     sha256_file,
 )
 
@@ -77,6 +78,17 @@ def publish(staging: Path, fields: dict[str, Any]) -> Metadata:
             continue
         return metadata
     raise RuntimeError(f"could not find a free version number in {task_dir}")
+
+
+def publish_as(trained: Path, models_dir: Path, name: str) -> Metadata:
+    """Publish a trained version as the next version of the model `name` (models/<name>/)."""
+    metadata = read_metadata(trained)
+    with staging_dir(models_dir, name) as staging:
+        for path in trained.iterdir():
+            if path.name != METADATA_FILE:
+                shutil.move(path, staging / path.name)
+        own = {"version", "created_at", "libraries", "files", "format_version", "name"}
+        return publish(staging, {**metadata.model_dump(exclude=own), "name": name})
 
 
 def save_keras_and_onnx(

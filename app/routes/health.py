@@ -18,7 +18,7 @@ class Health(BaseModel):
 
 class Ready(BaseModel):
     status: Literal["ready"] = "ready"
-    models: dict[str, str]  # model name -> version being served
+    models: dict[str, str]  # model name -> the version requests without a number get
 
 
 # HEAD answers as GET does, without the body: load balancers and uptime checkers probe with it.
@@ -35,9 +35,9 @@ async def ready(registry: RegistryDep) -> Ready | JSONResponse:
     """Readiness: 200 once every enabled model is loaded and warmed up, else 503 with reasons."""
     statuses = registry.statuses()
     if registry.ready:
-        return Ready(models={s.task: s.predictor.info.version for s in statuses if s.predictor})
+        return Ready(models={s.name: s.predictor.info.version for s in statuses if s.predictor})
     details = [
-        ErrorDetail(field=s.task, message=s.state + (f": {s.reason}" if s.reason else ""))
+        ErrorDetail(field=s.name, message=s.state + (f": {s.reason}" if s.reason else ""))
         for s in statuses
     ]
     waiting = sum(s.state != "ready" for s in statuses)

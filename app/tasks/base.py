@@ -74,7 +74,7 @@ class ModelInfo(BaseModel):
     @classmethod
     def from_metadata(cls, metadata: Metadata, runtime: str, **input: Any) -> ModelInfo:
         return cls(
-            name=metadata.task,
+            name=metadata.name or metadata.task,
             version=str(metadata.version),
             created_at=metadata.created_at,
             input=input,
