@@ -75,7 +75,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._client_host = ""
         self._awaiting_headers = True  # from a message's first byte (or the connection's start)
         self._message_begun = False  # a byte of the current request has arrived
-        self._header_bytes = self._header_count = 0
+        self._header_bytes = self._header_count = self._parsed_bytes = 0
         self._header_timer: asyncio.TimerHandle | None = None
         self._refusal: tuple[int, str, str] | None = None  # status, message, error type
 
@@ -101,22 +101,23 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
-        # Counted after parsing, so the body bytes that share a packet with the headers are not:
-        # at most one read (256 KiB) beyond the limit is ever buffered.
+        # Headers still arriving are counted by the read, after parsing (so the body bytes that
+        # share a read with the headers are not): at most one read (256 KiB) past the limit is
+        # ever buffered. Headers that arrive whole are counted as the parser hands them over.
         if self._awaiting_headers and not self.transport.is_closing():
             self._header_bytes += len(data)
             if self._header_bytes > self.limits.max_header_bytes:
-                limit = self.limits.max_header_bytes
-                message = (
-                    f"request line and headers exceed {limit} bytes (SEQSERVE_MAX_HEADER_BYTES)"
-                )
-                self._refuse(431, message, "headers_too_large")
+                self._refuse(431, self._too_large_message(), "headers_too_large")
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._awaiting_headers = self._message_begun = True
-        self._header_bytes = self._header_count = 0
+        self._header_bytes = self._header_count = self._parsed_bytes = 0
         self._arm_header_timer()
+
+    def on_url(self, url: bytes) -> None:
+        self._count_parsed(len(url))
+        super().on_url(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._header_count += 1
@@ -125,7 +126,18 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             message = f"more than {limit} header fields (SEQSERVE_MAX_HEADERS)"
             self._refusal = (431, message, "headers_too_large")
             raise _Refused
+        self._count_parsed(len(name) + len(value) + 4)  # ": " and CRLF
         super().on_header(name, value)
+
+    def _count_parsed(self, size: int) -> None:
+        self._parsed_bytes += size
+        if self._parsed_bytes > self.limits.max_header_bytes:
+            self._refusal = (431, self._too_large_message(), "headers_too_large")
+            raise _Refused
+
+    def _too_large_message(self) -> str:
+        limit = self.limits.max_header_bytes
+        return f"request line and headers exceed {limit} bytes (SEQSERVE_MAX_HEADER_BYTES)"
 
     def on_headers_complete(self) -> None:
         self._awaiting_headers = self._message_begun = False

@@ -56,6 +56,7 @@ echo "== endpoints at $BASE"
 python3 - "$BASE" <<'PY'
 import json
 import sys
+import urllib.error
 import urllib.request
 
 base = sys.argv[1]
@@ -91,6 +92,21 @@ print("POST /sentiment   ", labels)
 out = call("POST", "/generate", {"prompt": "ROMEO:", "max_tokens": 40, "seed": 1})
 assert out["tokens"] == 40 and out["finish_reason"] == "length", out
 print("POST /generate    ", repr(out["text"]))
+
+# The container serves with the same connection limits as `python -m app` on a host.
+big = urllib.request.Request(base + "/health", headers={"X-Big": "a" * 20_000})
+try:
+    urllib.request.urlopen(big, timeout=10)
+    sys.exit("a 20 kB header was accepted")
+except urllib.error.HTTPError as refused:
+    assert refused.code == 431 and json.load(refused)["type"] == "headers_too_large"
+print("GET  /health       20 kB header: 431")
+
+with urllib.request.urlopen(base + "/docs", timeout=10) as page:
+    assert b"/docs/assets/swagger-ui-bundle.js" in page.read()
+with urllib.request.urlopen(base + "/docs/assets/swagger-ui-bundle.js", timeout=10) as script:
+    assert script.status == 200
+print("GET  /docs         assets served locally")
 PY
 
 echo "== api restart: time to ready with trained models"

@@ -123,6 +123,13 @@ def test_headers_are_bounded_in_size_and_count(server: Server) -> None:
         assert refused and sent < 16_000_000, f"the server took {sent} header bytes"
         assert resident_mb(server) - before < 20
 
+        # Whole headers in one write, parsed in one read: counted all the same.
+        sock = connect(server, stack)
+        whole = f"GET /health HTTP/1.1\r\nHost: test\r\nX-Big: {'a' * 9000}\r\n\r\n"
+        sock.sendall(whole.encode())
+        status, _, error = read_response(sock)
+        assert (status, error["type"]) == (431, "headers_too_large")
+
         many = "".join(f"X-H{i}: v\r\n" for i in range(60))
         sock = connect(server, stack)
         sock.sendall(f"GET /health HTTP/1.1\r\nHost: test\r\n{many}\r\n".encode())
