@@ -58,3 +58,9 @@ overload: install
 .PHONY: soak
 soak: install
 	$(PY) -m bench.soak $(SOAK_ARGS)
+
+# Hot reload (issue 12): /forecast at 32 connections while versions are published and removed,
+# then 50 reload cycles for memory; ~3 minutes. Writes bench/results/reload.md.
+.PHONY: bench-reload
+bench-reload: install
+	$(PY) -m bench.reload $(RELOAD_ARGS)

@@ -240,9 +240,10 @@ class Registry:
 
     @property
     def ready(self) -> bool:
-        models = self._models
+        # Snapshots (taken in C, so atomic): the loader thread may change both meanwhile.
+        models, required = self._models.copy(), tuple(self._required)
         return self._loaded and all(
-            name in models and models[name].serving is not None for name in self._required
+            name in models and models[name].serving is not None for name in required
         )
 
     def get(self, name: str, task: Task | None = None, version: int | None = None) -> Predictor:
