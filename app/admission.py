@@ -39,22 +39,29 @@ class ModelRoutes:
     ) -> None:
         self.defaults = {path: default_model(task) for path, task in task_paths.items()}
         suffixes = "|".join(re.escape(path) for path in sorted(task_paths, key=len, reverse=True))
+        # The same routes by name and version, and the Open Inference Protocol's /infer.
         self.named = re.compile(
-            rf"/models/(?P<name>{MODEL_NAME.pattern})(?P<version>/versions/[0-9]+)?(?P<task>{suffixes})"
+            rf"(?P<root>/models|/v2/models)/(?P<name>{MODEL_NAME.pattern})"
+            rf"(?P<version>/versions/[0-9]+)?(?P<task>{suffixes}|/infer)"
         )
+
+    def _match(self, path: str) -> re.Match[str] | None:
+        match = self.named.fullmatch(path)
+        v2, infer = match and match["root"] == "/v2/models", match and match["task"] == "/infer"
+        return match if match and v2 == infer else None  # /infer only under /v2, tasks never
 
     def model(self, path: str) -> str | None:
         if (name := self.defaults.get(path)) is not None:
             return name
-        match = self.named.fullmatch(path)
+        match = self._match(path)
         return match["name"] if match else None
 
     def template(self, path: str) -> str:
         """The route template of a model path: a metric label that clients cannot multiply."""
-        if path in self.defaults or not (match := self.named.fullmatch(path)):
+        if path in self.defaults or not (match := self._match(path)):
             return path
         version = "/versions/{version}" if match["version"] else ""
-        return f"/models/{{name}}{version}{match['task']}"
+        return f"{match['root']}/{{name}}{version}{match['task']}"
 
     def protected(self, path: str) -> bool:
         """Paths that need the API key: every model route, and administration."""
@@ -132,7 +139,9 @@ class BodyReaderMiddleware:
         if body is None:
             await self._too_large(scope, receive, send)
             return
-        if b"\x00" in body or not _is_utf8(body):
+        # With the binary tensor extension only the JSON part is text (checked by app/v2).
+        binary = "inference-header-content-length" in Headers(scope=scope)
+        if not binary and (b"\x00" in body or not _is_utf8(body)):
             detail = ErrorDetail(field="body", message="must be UTF-8 encoded JSON")
             await error_response(400, "request body is not UTF-8", "invalid_json", [detail])(
                 scope, receive, send

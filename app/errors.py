@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.batching import Overloaded
+from app.v2.codec import ProtocolError
 
 logger = logging.getLogger("seqserve.errors")
 
@@ -172,7 +173,12 @@ def internal_error_response() -> JSONResponse:
     return error_response(500, "internal server error", "internal_error")
 
 
+async def _on_protocol_error(request: Request, exc: Exception) -> JSONResponse:
+    return error_response(400, str(exc), "invalid_request")
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ProtocolError, _on_protocol_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(InvalidRequest, _on_invalid_request)
     app.add_exception_handler(ModelNotFound, _on_model_not_found)

@@ -27,7 +27,7 @@ from app.logs import configure_logging
 from app.metrics import Metrics
 from app.middleware import REQUEST_ID_HEADER, OpenRequests, RequestContextMiddleware
 from app.registry import Registry
-from app.routes import admin, forecast, generate, health, metrics, models, sentiment
+from app.routes import admin, forecast, generate, health, metrics, models, sentiment, v2
 from app.routes.docs import mount_docs
 from app.routes.named import named_routes
 
@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.state.metrics = Metrics(registry)
     registry.batch_observer = app.state.metrics
     install_error_handlers(app)
-    for router in (health.router, models.router, metrics.router):
+    for router in (health.router, models.router, metrics.router, v2.router):
         app.include_router(router)
     mount_docs(app)
     if settings.api_key is not None:  # administration exists only behind a key

@@ -1,0 +1,137 @@
+"""Each task in the Open Inference Protocol's terms: the tensors it takes and gives, and how one
+inference maps onto the task's own request (so every validation and limit of the JSON API
+applies unchanged). Task options (horizon, sampling) travel as request parameters."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import numpy as np
+from pydantic import BaseModel, ValidationError
+
+from app.artifacts import Task
+from app.config import Settings
+from app.errors import ErrorDetail, InvalidRequest, field_path
+from app.tasks import forecast, generate, sentiment
+from app.tasks.base import Predictor
+from app.v2.codec import NUMERIC, ProtocolError, Tensor
+
+# Request parameters the protocol itself defines: never a task option.
+RESERVED = {"binary_data_output", "priority", "timeout", "sequence_id", "sequence_start",
+            "sequence_end"}  # fmt: skip
+Request = TypeVar("Request", bound=BaseModel)
+
+
+def _spec(name: str, datatype: str, shape: list[int]) -> dict[str, Any]:
+    return {"name": name, "datatype": datatype, "shape": shape}
+
+
+TENSORS: dict[Task, dict[str, list[dict[str, Any]]]] = {
+    "forecast": {
+        "inputs": [_spec("series", "FP32", [-1, -1])],
+        "outputs": [_spec("forecast", "FP32", [-1, -1])],
+    },
+    "sentiment": {
+        "inputs": [_spec("text", "BYTES", [-1])],
+        "outputs": [_spec("label", "BYTES", [-1]), _spec("score", "FP32", [-1])],
+    },
+    "generate": {
+        "inputs": [_spec("prompt", "BYTES", [-1])],
+        "outputs": [
+            _spec("text", "BYTES", [-1]),
+            _spec("finish_reason", "BYTES", [-1]),
+            _spec("tokens", "INT32", [-1]),
+        ],
+    },
+}
+
+
+def _input(inputs: list[Tensor], name: str, numeric: bool) -> Tensor:
+    found = [t for t in inputs if t.name == name]
+    if len(found) != 1 or len(inputs) != 1:
+        raise ProtocolError(f"this model takes exactly one input, {name!r}")
+    if (found[0].datatype in NUMERIC) != numeric:
+        raise ProtocolError(f"input {name!r} must be {'numeric' if numeric else 'BYTES'}")
+    return found[0]
+
+
+def _texts(tensor: Tensor) -> list[str]:
+    try:
+        return [bytes(v).decode("utf-8") for v in tensor.data]
+    except UnicodeDecodeError:
+        raise ProtocolError(f"input {tensor.name!r}: elements must be UTF-8 text") from None
+
+
+def _validated(model: type[Request], fields: dict[str, Any]) -> Request:
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        details = [ErrorDetail(field=field_path(e["loc"]), message=e["msg"]) for e in exc.errors()]
+        raise InvalidRequest(details) from None
+
+
+async def _forecast(
+    model: Any, settings: Settings, inputs: list[Tensor], options: dict[str, Any]
+) -> list[Tensor]:
+    tensor = _input(inputs, "series", numeric=True)
+    rows = np.asarray(tensor.data, dtype=np.float64).reshape(tensor.shape)
+    rows = rows.reshape(1, -1) if rows.ndim == 1 else rows
+    if rows.ndim != 2:
+        raise ProtocolError("input 'series' has shape [series, values] or [values]")
+    body = _validated(forecast.BatchForecastRequest, {"series": rows.tolist(), **options})
+    forecast.check_limits(body.series, body.horizon, model, settings, batch=True)
+    values = await model.forecast(body.series, body.horizon)
+    return [Tensor("forecast", "FP32", list(values.shape), values)]
+
+
+async def _sentiment(
+    model: Any, settings: Settings, inputs: list[Tensor], options: dict[str, Any]
+) -> list[Tensor]:
+    texts = _texts(_input(inputs, "text", numeric=False))
+    body = _validated(sentiment.SentimentRequest, {"texts": texts, **options})
+    sentiment.check_limits(body, settings)
+    predictions = await model.classify(body.all_texts)
+    labels = [p.label.encode() for p in predictions]
+    scores = np.array([p.score for p in predictions], dtype=np.float32)
+    return [
+        Tensor("label", "BYTES", [len(labels)], labels),
+        Tensor("score", "FP32", [len(labels)], scores),
+    ]
+
+
+async def _generate(
+    model: Any, settings: Settings, inputs: list[Tensor], options: dict[str, Any]
+) -> list[Tensor]:
+    prompts = _texts(_input(inputs, "prompt", numeric=False))
+    if isinstance(options.get("stop"), str):  # parameters are scalars: one stop sequence
+        options = {**options, "stop": [options["stop"]]}
+    bodies = [_validated(generate.GenerateRequest, {"prompt": p, **options}) for p in prompts]
+    for body in bodies:
+        generate.check_limits(body, model, settings)
+    results = await asyncio.gather(*(model.generate(body) for body in bodies))
+    count = [len(results)]
+    return [
+        Tensor("text", "BYTES", count, [r.text.encode() for r in results]),
+        Tensor("finish_reason", "BYTES", count, [r.finish_reason.encode() for r in results]),
+        Tensor("tokens", "INT32", count, np.array([r.tokens for r in results], dtype=np.int32)),
+    ]
+
+
+Infer = Callable[[Any, Settings, list[Tensor], dict[str, Any]], Awaitable[list[Tensor]]]
+INFER: dict[Task, Infer] = {"forecast": _forecast, "sentiment": _sentiment, "generate": _generate}
+
+
+async def infer(
+    task: Task,
+    model: Predictor,
+    settings: Settings,
+    inputs: list[Tensor],
+    parameters: dict[str, Any],
+) -> list[Tensor]:
+    options = {k: v for k, v in parameters.items() if k not in RESERVED}
+    try:
+        return await INFER[task](model, settings, inputs, options)
+    except InvalidRequest as exc:  # V2 clients show only `error`: it names each field
+        raise ProtocolError(f"invalid request: {exc}") from None
