@@ -64,8 +64,12 @@ class ModelRoutes:
         return f"{match['root']}/{{name}}{version}{match['task']}"
 
     def protected(self, path: str) -> bool:
-        """Paths that need the API key: every model route, and administration."""
-        return self.model(path) is not None or path.startswith("/admin/")
+        """Paths that need the API key: every model route, OpenAI's, and administration."""
+        return (
+            self.model(path) is not None
+            or path in ("/v1/completions", "/v1/models")
+            or path.startswith("/admin/")
+        )
 
 
 class ApiKeyMiddleware:

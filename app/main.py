@@ -27,7 +27,7 @@ from app.logs import configure_logging
 from app.metrics import Metrics
 from app.middleware import REQUEST_ID_HEADER, OpenRequests, RequestContextMiddleware
 from app.registry import Registry
-from app.routes import admin, forecast, generate, health, metrics, models, sentiment, v2
+from app.routes import admin, forecast, generate, health, metrics, models, openai, sentiment, v2
 from app.routes.docs import mount_docs
 from app.routes.named import named_routes
 
@@ -82,6 +82,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         app.include_router(TASK_ROUTERS[task])
         app.include_router(named_routes(TASK_ROUTERS[task]))
         task_paths |= {route.path: task for route in TASK_ROUTERS[task].routes}  # type: ignore[attr-defined]
+    if "generate" in settings.tasks:
+        app.include_router(openai.router)
     # Derived from the routers: every model route needs the key and takes an admission slot.
     model_routes = ModelRoutes(task_paths, settings.default_model)
 

@@ -1,0 +1,92 @@
+"""OpenAI-compatible completions, proven with the `openai` client on the tiny generation model."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import openai
+import pytest
+from conftest import loaded_registry, make_settings
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def client(tiny_models: Path) -> Iterator[openai.OpenAI]:
+    settings = make_settings(models_dir=tiny_models, api_key="oai-key", reload_interval_seconds=0)
+    app = create_app(settings, loaded_registry(tiny_models, reload_interval_seconds=0))
+    with TestClient(app) as http:  # an httpx.Client: the openai client runs over it in-process
+        yield openai.OpenAI(api_key="oai-key", base_url="http://testserver/v1", http_client=http)
+
+
+def test_models_and_a_seeded_completion(client: openai.OpenAI) -> None:
+    assert "generate" in [m.id for m in client.models.list()]
+    args = {"model": "generate", "prompt": "ROMEO:", "max_tokens": 12, "seed": 5}
+    first = client.completions.create(**args, temperature=0.8)
+    assert len(first.choices[0].text) == 12 and first.choices[0].finish_reason == "length"
+    assert first.usage is not None and first.usage.completion_tokens == 12
+    assert first.usage.prompt_tokens == 6
+    again = client.completions.create(**args, temperature=0.8)
+    assert again.choices[0].text == first.choices[0].text
+
+
+def test_n_choices_stop_and_several_prompts(client: openai.OpenAI) -> None:
+    answer = client.completions.create(
+        model="generate", prompt=["a", "b"], n=2, max_tokens=30, seed=1, stop=["\n"]
+    )
+    assert [c.index for c in answer.choices] == [0, 1, 2, 3]
+    assert all("\n" not in c.text for c in answer.choices)
+
+
+def test_streaming_matches_the_whole_answer(client: openai.OpenAI) -> None:
+    args = {"model": "generate", "prompt": "JULIET:", "max_tokens": 20, "seed": 9}
+    whole = client.completions.create(**args).choices[0].text
+    chunks = list(
+        client.completions.create(**args, stream=True, stream_options={"include_usage": True})
+    )
+    assert "".join(c.choices[0].text for c in chunks if c.choices) == whole
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "length"
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 20
+
+
+def test_logprobs_of_each_generated_character(client: openai.OpenAI) -> None:
+    choice = client.completions.create(
+        model="generate", prompt="ROMEO:", max_tokens=8, temperature=0, logprobs=3
+    ).choices[0]
+    assert choice.logprobs is not None
+    assert choice.logprobs.tokens == list(choice.text)
+    for token, logprob, top in zip(
+        choice.logprobs.tokens, choice.logprobs.token_logprobs, choice.logprobs.top_logprobs,
+        strict=True,
+    ):  # fmt: skip
+        assert logprob is not None and logprob <= 0 and top is not None and len(top) == 3
+        # Greedy decoding picks the most likely character, which the top alternatives show.
+        assert max(top, key=lambda k: top[k]) == token
+        assert math.isclose(top[token], logprob, rel_tol=1e-6)
+
+
+def test_echo_with_max_tokens_0_scores_a_text(client: openai.OpenAI) -> None:
+    text = "To be, or not to be"
+    choice = client.completions.create(
+        model="generate", prompt=text, max_tokens=0, echo=True, logprobs=0
+    ).choices[0]
+    assert choice.text == text and choice.logprobs is not None
+    scores = choice.logprobs.token_logprobs
+    assert scores[0] is None and all(s is not None and s <= 0 for s in scores[1:])
+
+
+def test_errors_and_the_key(client: openai.OpenAI, tiny_models: Path) -> None:
+    with pytest.raises(openai.NotFoundError):
+        client.completions.create(model="nope", prompt="x", max_tokens=2)
+    with pytest.raises(openai.UnprocessableEntityError):
+        client.completions.create(model="generate", prompt="x", logit_bias={"1": 5.0})
+    stranger = openai.OpenAI(
+        api_key="wrong", base_url=str(client.base_url), http_client=client._client
+    )
+    with pytest.raises(openai.AuthenticationError):
+        stranger.completions.create(model="generate", prompt="x", max_tokens=2)
