@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -177,14 +177,46 @@ async def _on_protocol_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(400, str(exc), "invalid_request")
 
 
+Handler = Callable[[Request, Exception], Awaitable[JSONResponse]]
+OPENAI_PREFIX = "/v1/"  # the OpenAI-compatible routes answer errors in OpenAI's shape
+
+
+def _in_openai_shape(handler: Handler) -> Handler:
+    """On /v1/ routes, {"error": {"message", "type", "param", "code"}}, as OpenAI's clients
+    expect; a request it refuses is a 400 there, as OpenAI answers it."""
+
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        response = await handler(request, exc)
+        if not request.url.path.startswith(OPENAI_PREFIX):
+            return response
+        body = ErrorBody.model_validate_json(bytes(response.body))
+        detail = body.details[0] if body.details else None
+        message = body.error + (f": {detail.field}: {detail.message}" if detail else "")
+        status = 400 if response.status_code == 422 else response.status_code
+        error = {
+            "message": message,
+            "type": "invalid_request_error" if status < 500 else "server_error",
+            "param": detail.field.removeprefix("body.") if detail else None,
+            "code": body.type,
+        }
+        headers = {k: v for k, v in response.headers.items() if k.lower() == "retry-after"}
+        return JSONResponse({"error": error}, status_code=status, headers=headers)
+
+    return handle
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(ProtocolError, _on_protocol_error)
-    app.add_exception_handler(RequestValidationError, _on_validation_error)
-    app.add_exception_handler(InvalidRequest, _on_invalid_request)
-    app.add_exception_handler(ModelNotFound, _on_model_not_found)
-    app.add_exception_handler(ModelNotReady, _on_model_not_ready)
-    app.add_exception_handler(Overloaded, _on_overloaded)
-    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    handlers: list[tuple[type[Exception], Handler]] = [
+        (ProtocolError, _on_protocol_error),
+        (RequestValidationError, _on_validation_error),
+        (InvalidRequest, _on_invalid_request),
+        (ModelNotFound, _on_model_not_found),
+        (ModelNotReady, _on_model_not_ready),
+        (Overloaded, _on_overloaded),
+        (StarletteHTTPException, _on_http_error),
+    ]
+    for kind, handler in handlers:
+        app.add_exception_handler(kind, _in_openai_shape(handler))
 
 
 def _example(kind: str, message: str) -> dict[str, Any]:

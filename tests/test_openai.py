@@ -83,8 +83,11 @@ def test_echo_with_max_tokens_0_scores_a_text(client: openai.OpenAI) -> None:
 def test_errors_and_the_key(client: openai.OpenAI, tiny_models: Path) -> None:
     with pytest.raises(openai.NotFoundError):
         client.completions.create(model="nope", prompt="x", max_tokens=2)
-    with pytest.raises(openai.UnprocessableEntityError):
+    with pytest.raises(openai.BadRequestError) as refused:
         client.completions.create(model="generate", prompt="x", logit_bias={"1": 5.0})
+    error = refused.value.body
+    assert isinstance(error, dict) and "logit_bias" in error["message"], error  # OpenAI's shape
+    assert error["type"] == "invalid_request_error"
     stranger = openai.OpenAI(
         api_key="wrong", base_url=str(client.base_url), http_client=client._client
     )
