@@ -6,10 +6,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 .PHONY: install train serve test lint container-test
 
 # Re-install only when the dependency list changes.
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml client/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev]' -e ./client
 	touch $@
 
 install: $(VENV)/.installed
