@@ -64,3 +64,9 @@ soak: install
 .PHONY: bench-reload
 bench-reload: install
 	$(PY) -m bench.reload $(RELOAD_ARGS)
+
+# Protocols (issue 14): /forecast vs V2 JSON vs V2 binary at 32 connections, /generate vs
+# /v1/completions streaming; ~1 minute. Writes bench/results/protocols.md.
+.PHONY: bench-protocols
+bench-protocols: install
+	$(PY) -m bench.protocols $(PROTOCOL_ARGS)
