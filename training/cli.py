@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 HEADLINE = {
-    "forecast": ("smape", "mase", "naive_mase", "mse_scaled"),
+    "forecast": ("test/all/model_smape", "test/all/model_mase", "test/all/snaive_mase"),
     "sentiment": ("accuracy", "f1", "roc_auc"),
     "generate": ("nats_per_char", "perplexity"),
 }
