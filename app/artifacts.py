@@ -43,6 +43,11 @@ class ForecastPreprocessing(_Strict):
     min_relative_scale: float = Field(
         gt=0, description="scale floor as a fraction of |level|, so flat windows stay finite"
     )
+    corrected_seasons: tuple[int, ...] | None = Field(
+        default=None,
+        description="seasons applied for which the correction beat the base on validation; "
+        "other series get the base alone (None: every series is corrected)",
+    )
 
     @property
     def context_size(self) -> int:

@@ -9,7 +9,9 @@ Base forecast (the Theta method of Assimakopoulos and Nikolopoulos, as used by t
 benchmarks): if the series passes the M4 seasonality test at its period, divide out (or subtract,
 when a value is <= 0) the classical decomposition's seasonal indices; then forecast the adjusted
 series by exponential smoothing plus half the slope of its least-squares line; reseasonalise.
-On M3 this base alone scores sMAPE 12.8 (the published Theta: 13.01).
+On M3 this seasonal Theta alone scores sMAPE 12.8 (the published Theta: 13.01). Long seasonal
+series (16 seasons or more, e.g. hourly data) switch to seasonal naive when it forecast their
+last season better: on M4 hourly Theta alone has MASE 2.45, seasonal naive 1.19.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ SeriesList = Sequence[Sequence[float] | np.ndarray]
 SES_ALPHAS = np.round(np.arange(0.05, 1.0001, 0.05), 2)  # smoothing grid, best by one-step SSE
 SEASON_TEST_Z = 1.645  # the M4 benchmarks' 90% test on the autocorrelation at the period
 INFER_MIN_ACF = 0.3  # an inferred season needs at least this autocorrelation of the differences
+SELECT_MIN_SEASONS = 16  # series this many seasons long may get seasonal naive as their base
 
 
 def pad_left(series: SeriesList, width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -176,7 +179,32 @@ def _least_squares_slope(values: np.ndarray, lengths: np.ndarray, mask: np.ndarr
 def base_forecast(
     values: np.ndarray, lengths: np.ndarray, seasons: np.ndarray, horizon: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """([n, horizon] base forecasts, [n] seasons applied: the period, or 1 if the test failed)."""
+    """([n, horizon] base forecasts, [n] seasons applied: the period, or 1 if the test failed).
+
+    Seasonal Theta; but a series holding at least SELECT_MIN_SEASONS seasons (hourly data,
+    typically) gets seasonal naive instead when that forecast its last season better than
+    Theta did from the values before it: long series show which of the two suits them.
+    """
+    forecast, applied = seasonal_theta(values, lengths, seasons, horizon)
+    width = values.shape[1]
+    long = (applied > 1) & (lengths >= SELECT_MIN_SEASONS * applied)
+    for season in np.unique(applied[long]):
+        rows = np.flatnonzero(long & (applied == season))
+        head = np.repeat(values[rows, :1], season, axis=1)
+        before = np.concatenate([head, values[rows, :-season]], axis=1)
+        held, _ = seasonal_theta(before, lengths[rows] - season, applied[rows], int(season))
+        last = values[rows, -season:]
+        theta_error = np.abs(last - held).mean(axis=1)
+        naive_error = np.abs(last - values[rows, -2 * season : -season]).mean(axis=1)
+        repeat = values[rows][:, width - season + np.arange(horizon) % season]
+        forecast[rows] = np.where((naive_error < theta_error)[:, None], repeat, forecast[rows])
+    return forecast, applied
+
+
+def seasonal_theta(
+    values: np.ndarray, lengths: np.ndarray, seasons: np.ndarray, horizon: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Theta on the seasonally adjusted series, reseasonalised; and the seasons applied."""
     applied = np.ones(len(values), dtype=np.int64)
     adjusted = values.copy()
     scale_ahead = np.ones((len(values), horizon))  # multiplicative indices ahead

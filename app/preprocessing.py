@@ -100,9 +100,15 @@ def _base_by_width(
     return base, applied
 
 
-def apply_correction(inputs: ForecastInputs, correction: np.ndarray) -> np.ndarray:
-    """Base plus the network's correction (already bounded by the graph), in series units."""
-    return inputs.base + np.asarray(correction, dtype=np.float64) * inputs.scale
+def apply_correction(
+    inputs: ForecastInputs, correction: np.ndarray, spec: ForecastPreprocessing
+) -> np.ndarray:
+    """Base plus the network's correction (already bounded by the graph), in series units;
+    the base alone for series whose season is not among `corrected_seasons`."""
+    step = np.asarray(correction, dtype=np.float64) * inputs.scale
+    if spec.corrected_seasons is not None:
+        step = np.where(np.isin(inputs.seasons, spec.corrected_seasons)[:, None], step, 0.0)
+    return inputs.base + step
 
 
 # --- sentiment ------------------------------------------------------------------------------

@@ -88,7 +88,7 @@ def scores(samples: Samples, forecasts: dict[str, np.ndarray], prefix: str) -> d
     groups = np.array(samples.groups)
     for group in [*sorted(set(samples.groups)), "all"]:
         rows = np.flatnonzero(groups == group) if group != "all" else np.arange(len(groups))
-        per_method = {name: _row_errors(samples, f, rows) for name, f in forecasts.items()}
+        per_method = {name: row_errors(samples, f, rows) for name, f in forecasts.items()}
         for name, (row_smape, row_mase) in per_method.items():
             metrics[f"{prefix}{group}/{name}_smape"] = float(row_smape.mean())
             metrics[f"{prefix}{group}/{name}_mase"] = float(row_mase.mean())
@@ -101,7 +101,7 @@ def scores(samples: Samples, forecasts: dict[str, np.ndarray], prefix: str) -> d
     return metrics
 
 
-def _row_errors(
+def row_errors(
     samples: Samples, forecast: np.ndarray, rows: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     row_smape, row_mase = np.empty(len(rows)), np.empty(len(rows))

@@ -177,7 +177,7 @@ class ForecastPredictor:
         not depend on what it was batched with."""
         inputs = forecast_inputs(series, seasons, self.spec)
         correction = self.runtime.run(inputs.arrays)[0]
-        return Forecasts(apply_correction(inputs, correction), inputs.seasons)
+        return Forecasts(apply_correction(inputs, correction, self.spec), inputs.seasons)
 
     def predict_jobs(self, jobs: Sequence[Job]) -> list[Forecasts]:
         """Several requests in one model call."""

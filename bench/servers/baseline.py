@@ -51,5 +51,5 @@ def forecast(body: ForecastRequest, request: Request) -> dict[str, Any]:
     spec: ForecastPreprocessing = request.app.state.spec
     inputs = forecast_inputs([body.series], np.array([body.season_code()]), spec)
     outputs = request.app.state.model.predict(inputs.arrays, verbose=0)
-    values = apply_correction(inputs, outputs)[:, : body.horizon]
+    values = apply_correction(inputs, outputs, spec)[:, : body.horizon]
     return {"forecast": values[0].tolist()}
