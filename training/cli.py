@@ -40,7 +40,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--models-dir", type=Path, help="artifacts (default: SEQSERVE_MODELS_DIR)")
     p.add_argument("--download", action="store_true", help="fetch missing public datasets")
     p.add_argument("--if-missing", action="store_true", help="skip tasks that have a version")
-    p.add_argument("--dataset", help="forecast: m4_hourly|etth1|csv; sentiment: imdb|csv")
+    p.add_argument(
+        "--dataset", help="forecast: m4_hourly|etth1|m1|m3 (default all); sentiment: imdb|csv"
+    )
     p.add_argument("--data-file", type=Path, help="your own CSV (or text file for generate)")
     p.add_argument("--test-file", type=Path, help="sentiment: held-out CSV for --data-file")
     p.add_argument("--cell", choices=["lstm", "gru"])

@@ -48,6 +48,7 @@ from training.plots import plot_forecasts
 @dataclass
 class ForecastConfig:
     datasets: tuple[str, ...] = TRAIN_DATASETS  # training data (and evaluated on their tests)
+    dataset: str = ""  # only this one of `datasets` (m4_hourly, etth1, m1, m3); "": all
     held_out: tuple[str, ...] = HELD_OUT_DATASETS  # never trained on, only evaluated
     data_file: Path | None = None  # a user's CSV instead (one column, or unique_id,ds,y)
     season: int = 24  # seasonal period of a user's CSV
@@ -176,7 +177,8 @@ def train(config: ForecastConfig, data_dir: Path, models_dir: Path, download: bo
         trained = user_problems(config.data_file, config.horizon, config.season, spec)
         held_out: list[Problem] = []
     else:
-        trained = [p for name in config.datasets for p in load_problems(name, data_dir, download)]
+        names = (config.dataset,) if config.dataset else config.datasets
+        trained = [p for name in names for p in load_problems(name, data_dir, download)]
         held_out = [p for name in config.held_out for p in load_problems(name, data_dir, download)]
     histories = training_histories(trained)
     train_rows = training_samples(histories, spec, config.origins_per_series, config.seed)
@@ -210,7 +212,7 @@ def train(config: ForecastConfig, data_dir: Path, models_dir: Path, download: bo
             staging,
             {
                 "task": "forecast",
-                "data": {"name": "+".join(config.datasets), "files": {}},
+                "data": {"name": "+".join(sorted({p.dataset for p in trained})), "files": {}},
                 "hyperparameters": describe(config, history),
                 "preprocessing": spec,
                 "metrics": metrics | val_metrics,
