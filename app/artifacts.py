@@ -29,15 +29,31 @@ class _Strict(BaseModel):
 
 
 class ForecastPreprocessing(_Strict):
-    """Each input window is standardised by its own mean and scale (see preprocessing.py)."""
+    """A statistical base forecast plus a bounded learned correction (app/preprocessing.py)."""
 
-    kind: Literal["window_standard"] = "window_standard"
-    window: int = Field(gt=0, description="values the model reads")
+    kind: Literal["theta_correction"] = "theta_correction"
+    window: int = Field(gt=0, description="last values the network reads (left-padded)")
+    patch: int = Field(gt=0, description="values per recurrent step; divides window")
     horizon: int = Field(gt=0, description="values the model predicts")
-    season: int = Field(gt=0, description="seasonal period, used by MASE and the naive baseline")
-    min_relative_scale: float = Field(
-        gt=0, description="scale floor as a fraction of |mean|, so flat windows stay finite"
+    history: int = Field(gt=0, description="last values the base forecast reads")
+    min_length: int = Field(gt=1, description="fewest values a series may have")
+    max_season: int = Field(gt=1, description="longest season accepted or inferred")
+    correction_bound: float = Field(
+        gt=0, description="largest correction to the base, in units of the window's scale"
     )
+    min_relative_scale: float = Field(
+        gt=0, description="scale floor as a fraction of |level|, so flat windows stay finite"
+    )
+    corrected_seasons: tuple[int, ...] | None = Field(
+        default=None,
+        description="seasons applied for which the correction beat the base on validation; "
+        "other series get the base alone (None: every series is corrected)",
+    )
+
+    @property
+    def context_size(self) -> int:
+        """Base and seasonal-naive forecasts (horizon each), season and length codes."""
+        return 2 * self.horizon + 2
 
 
 class SentimentPreprocessing(_Strict):

@@ -8,43 +8,107 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
 from app.artifacts import ForecastPreprocessing, GeneratePreprocessing, SentimentPreprocessing
+from app.forecast_base import (
+    SeriesList,
+    base_forecast,
+    infer_seasons,
+    observed_mask,
+    pad_left,
+)
 
 # --- forecast -------------------------------------------------------------------------------
 
 _MIN_SCALE = 1e-12  # below this, values are treated as flat
+_CLIP = 100.0  # network inputs beyond this many scales carry no more information
 
 
-def window_scaling(
-    windows: np.ndarray, spec: ForecastPreprocessing
-) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and scale of each row of `windows` (shape [n, window]), as [n, 1] float64 arrays.
+@dataclass
+class ForecastInputs:
+    """What the network reads, plus what maps its correction back to the series' units."""
 
-    Per-window scaling lets one model serve series of any level and range. The scale is the
-    standard deviation with a floor relative to the mean and a tiny absolute floor, so a flat
-    window maps to zeros instead of dividing by zero.
+    arrays: dict[str, np.ndarray]  # window, observed, context (float32)
+    base: np.ndarray  # [n, horizon] statistical base forecast, float64
+    scale: np.ndarray  # [n, 1] units per scale step
+    seasons: np.ndarray  # [n] seasonal period applied (1: none)
+
+
+def forecast_inputs(
+    series: SeriesList, seasons: np.ndarray, spec: ForecastPreprocessing
+) -> ForecastInputs:
+    """Network inputs for each series; `seasons[i]` is its period, or 0 to infer it.
+
+    The window is shifted by its mean and divided by its mean absolute one-step change (the
+    naive forecast's error, so a unit of correction is comparable across series); the base and
+    seasonal-naive forecasts enter the same way as context.
     """
-    values = np.asarray(windows, dtype=np.float64)
-    mean = values.mean(axis=1, keepdims=True)
-    std = values.std(axis=1, keepdims=True)
-    scale = np.maximum(np.maximum(std, spec.min_relative_scale * np.abs(mean)), _MIN_SCALE)
-    return mean, scale
+    requested = np.asarray(seasons, dtype=np.int64)
+    base, applied = _base_by_width(series, requested, spec)
+    window, lengths = pad_left(series, spec.window)
+    observed = observed_mask(lengths, spec.window)
+    count = lengths[:, None]
+    level = np.where(observed, window, 0.0).sum(axis=1, keepdims=True) / count
+    steps = np.where(observed[:, 1:], np.abs(np.diff(window, axis=1)), 0.0)
+    spread = steps.sum(axis=1, keepdims=True) / np.maximum(count - 1, 1)
+    scale = np.maximum(np.maximum(spread, spec.min_relative_scale * np.abs(level)), _MIN_SCALE)
+    # Seasonal naive: the last applied season repeated (a season is applied only when the
+    # series holds three of them, and max_season < window, so the window holds it).
+    last = np.arange(spec.horizon) % applied[:, None] - applied[:, None] + spec.window
+    naive = np.take_along_axis(window, last, axis=1)
+
+    def scaled(x: np.ndarray) -> np.ndarray:
+        return np.clip((x - level) / scale, -_CLIP, _CLIP)
+
+    kept = np.array([min(len(s), spec.history) for s in series])  # older values: ignored
+    codes = np.stack(
+        [np.log(applied) / np.log(spec.max_season), np.log(kept) / np.log(spec.history)], 1
+    )
+    arrays = {
+        "window": np.where(observed, scaled(window), 0.0).astype(np.float32),
+        "observed": observed.astype(np.float32),
+        "context": np.concatenate([scaled(base), scaled(naive), codes], 1).astype(np.float32),
+    }
+    return ForecastInputs(arrays, base, scale, applied)
 
 
-def normalise_windows(
-    windows: np.ndarray, spec: ForecastPreprocessing
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Model input (float32) plus the mean and scale needed to map outputs back to units."""
-    mean, scale = window_scaling(windows, spec)
-    scaled = (np.asarray(windows, dtype=np.float64) - mean) / scale
-    return scaled.astype(np.float32), mean, scale
+def base_width(lengths: np.ndarray, spec: ForecastPreprocessing) -> np.ndarray:
+    """Columns of the padded matrix a series' base is computed in: the next power of two of its
+    length (at least 32, at most `history`). It depends on the series alone, so a forecast does
+    not depend on the batch, and short series cost little."""
+    kept = np.minimum(lengths, spec.history)
+    return np.minimum(np.maximum(32, 1 << np.ceil(np.log2(kept)).astype(np.int64)), spec.history)
 
 
-def denormalise(outputs: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    return np.asarray(outputs, dtype=np.float64) * scale + mean
+def _base_by_width(
+    series: SeriesList, requested: np.ndarray, spec: ForecastPreprocessing
+) -> tuple[np.ndarray, np.ndarray]:
+    widths = base_width(np.array([len(s) for s in series]), spec)
+    base = np.empty((len(series), spec.horizon))
+    applied = np.empty(len(series), dtype=np.int64)
+    for width in np.unique(widths):  # at most log2(history) groups
+        rows = np.flatnonzero(widths == width)
+        values, lengths = pad_left([series[int(i)] for i in rows], int(width))
+        periods = requested[rows]
+        if (periods == 0).any():
+            inferred = infer_seasons(values, lengths, spec.max_season)
+            periods = np.where(periods == 0, inferred, periods)
+        base[rows], applied[rows] = base_forecast(values, lengths, periods, spec.horizon)
+    return base, applied
+
+
+def apply_correction(
+    inputs: ForecastInputs, correction: np.ndarray, spec: ForecastPreprocessing
+) -> np.ndarray:
+    """Base plus the network's correction (already bounded by the graph), in series units;
+    the base alone for series whose season is not among `corrected_seasons`."""
+    step = np.asarray(correction, dtype=np.float64) * inputs.scale
+    if spec.corrected_seasons is not None:
+        step = np.where(np.isin(inputs.seasons, spec.corrected_seasons)[:, None], step, 0.0)
+    return inputs.base + step
 
 
 # --- sentiment ------------------------------------------------------------------------------

@@ -21,12 +21,14 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
     from fastapi.testclient import TestClient
 
+from app.artifacts import ForecastPreprocessing
 from app.batching import Batching
 from app.config import Settings
 from app.generation import Sampling, Stream
 from app.main import create_app
 from app.registry import Registry, Target
 from app.tasks.base import ModelInfo, Predictor
+from app.tasks.forecast import Forecasts
 from app.tasks.generate import GenerateRequest, Generation
 from app.tasks.sentiment import SentimentPrediction
 
@@ -101,13 +103,26 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory, tiny_data: dict[str, P
 
 
 class FakeForecaster:
-    """Window 4, horizon up to 6; forecasts last value + 1, + 2, ..."""
+    """At least 4 values, horizon up to 6; forecasts last value + 1, + 2, ...; the season is
+    the requested one, or 1 when it is to be inferred."""
 
     info = ModelInfo(name="forecast", version="7", input={"window": 4, "max_horizon": 6})
-    window, max_horizon = 4, 6
+    spec = ForecastPreprocessing(
+        window=4,
+        patch=4,
+        horizon=6,
+        history=16,
+        min_length=4,
+        max_season=168,
+        correction_bound=1.0,
+        min_relative_scale=1e-6,
+    )
 
-    async def forecast(self, series: Sequence[Sequence[float]], horizon: int) -> np.ndarray:
-        return np.array([[s[-1] + step for step in range(1, horizon + 1)] for s in series])
+    async def forecast(
+        self, series: Sequence[Sequence[float]], horizon: int, season: int
+    ) -> Forecasts:
+        values = np.array([[s[-1] + step for step in range(1, horizon + 1)] for s in series])
+        return Forecasts(values, np.full(len(series), season or 1))
 
     def warm_up(self) -> None:
         pass

@@ -105,12 +105,18 @@ def test_every_endpoint_over_http(server: Server) -> None:
     window = models["forecast"]["info"]["input"]["window"]
     assert all(m["state"] == "ready" for m in models.values())
 
-    series = [10 + (i % 24) for i in range(window + 5)]
+    series = [10 + (i % 24) for i in range(max(window, 96) + 5)]  # four daily cycles at least
     forecast = http.post("/forecast", json={"series": series, "horizon": 5})
     assert forecast.status_code == 200 and len(forecast.json()["forecast"]) == 5
     assert forecast.json()["model"] == {"name": "forecast", "version": "1"}
+    assert forecast.json()["season"] == 24  # inferred from the daily cycle
     batch = http.post("/forecast/batch", json={"series": [series, series[::-1]], "horizon": 2})
     assert [len(f) for f in batch.json()["forecasts"]] == [2, 2]
+    shortest = [1.0, 3.0, 2.0, 4.0, 3.0, 5.0][: models["forecast"]["info"]["input"]["min_length"]]
+    short = http.post("/forecast", json={"series": shortest, "horizon": 5, "freq": "monthly"})
+    assert short.status_code == 200 and short.json()["season"] == 1  # too short for a season
+    too_short = {"series": shortest[:-1], "horizon": 5}
+    assert_error(http.post("/forecast", json=too_short), 422, "validation_error", "body.series")
 
     sentiment = http.post("/sentiment", json={"texts": ["loved it", "hated it"]})
     assert [p["label"] in ("negative", "positive") for p in sentiment.json()["predictions"]] == [

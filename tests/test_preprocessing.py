@@ -9,44 +9,97 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from app.artifacts import ForecastPreprocessing, GeneratePreprocessing, SentimentPreprocessing
+from app.forecast_base import pad_left
 from app.preprocessing import (
     char_index,
     decode_ids,
-    denormalise,
     encode_chars,
     encode_text,
-    normalise_windows,
+    forecast_inputs,
     tokenize,
     vocab_index,
 )
+from training.data.competitions import Problem
+from training.data.windows import encode
+from training.data.windows import test_samples as official_samples
 
-FORECAST = ForecastPreprocessing(window=4, horizon=2, season=2, min_relative_scale=1e-3)
+FORECAST = ForecastPreprocessing(
+    window=48,
+    patch=24,
+    horizon=12,
+    history=256,
+    min_length=6,
+    max_season=24,
+    correction_bound=5.0,
+    min_relative_scale=1e-12,
+)
 SENTIMENT = SentimentPreprocessing(max_length=5)
 GENERATE = GeneratePreprocessing(vocabulary="\n ab", cell="gru", layers=1, units=4)
 
 finite = st.floats(min_value=-1e9, max_value=1e9, allow_nan=False, allow_infinity=False)
+any_series = st.integers(FORECAST.min_length, 400).flatmap(
+    lambda n: arrays(np.float64, n, elements=finite)
+)
 
 
-@given(arrays(np.float64, (3, 4), elements=finite))
-def test_window_scaling_round_trips_and_stays_finite(windows: np.ndarray) -> None:
-    scaled, mean, scale = normalise_windows(windows, FORECAST)
-    assert scaled.dtype == np.float32 and np.isfinite(scaled).all()
-    # The model sees float32, so the round trip is exact to float32 precision of the scale.
-    error = np.abs(denormalise(scaled, mean, scale) - windows)
-    assert (error <= 1e-6 * scale).all()
+@given(st.lists(any_series, min_size=1, max_size=4), st.sampled_from([0, 1, 4, 12]))
+def test_forecast_inputs_are_finite_float32_and_the_base_is_finite(
+    series: list[np.ndarray], season: int
+) -> None:
+    inputs = forecast_inputs(series, np.full(len(series), season), FORECAST)
+    for name, width in (("window", 48), ("observed", 48), ("context", FORECAST.context_size)):
+        array = inputs.arrays[name]
+        assert array.dtype == np.float32 and array.shape == (len(series), width)
+        assert np.isfinite(array).all()
+    assert np.isfinite(inputs.base).all() and (inputs.scale > 0).all()
+    assert set(inputs.seasons) <= {1, season} if season else (inputs.seasons >= 1).all()
 
 
-@pytest.mark.parametrize("level", [0.0, 5.0, -3e6, 1e-9])
-def test_flat_windows_map_to_zero(level: float) -> None:
-    scaled, mean, _ = normalise_windows(np.full((1, 4), level), FORECAST)
-    assert np.all(scaled == 0) and mean[0, 0] == pytest.approx(level)
+@given(any_series)
+def test_padding_repeats_the_first_value_and_counts_real_ones(series: np.ndarray) -> None:
+    values, lengths = pad_left([series], 64)
+    kept = series[-64:]
+    assert lengths[0] == len(kept)
+    np.testing.assert_array_equal(values[0, 64 - len(kept) :], kept)
+    assert np.all(values[0, : 64 - len(kept)] == kept[0])
 
 
-def test_scaling_is_invariant_to_the_series_level_and_unit() -> None:
-    window = np.array([[1.0, 3.0, 2.0, 5.0]])
-    a, _, _ = normalise_windows(window, FORECAST)
-    b, _, _ = normalise_windows(window * 1000 + 7e5, FORECAST)
-    np.testing.assert_allclose(a, b, atol=1e-6)
+def test_forecast_inputs_do_not_depend_on_level_and_unit() -> None:
+    rng = np.random.default_rng(0)
+    series = [10 + rng.normal(size=n).cumsum() for n in (8, 50, 300)]
+    a = forecast_inputs(series, np.zeros(3, dtype=np.int64), FORECAST)
+    b = forecast_inputs([s * 1000 + 7e5 for s in series], np.zeros(3, dtype=np.int64), FORECAST)
+    for name in a.arrays:
+        np.testing.assert_allclose(a.arrays[name], b.arrays[name], atol=1e-4)
+    np.testing.assert_allclose(b.base, a.base * 1000 + 7e5, rtol=1e-9)
+
+
+def test_a_series_is_encoded_the_same_alone_or_with_others() -> None:
+    rng = np.random.default_rng(1)
+    series = [rng.normal(size=n).cumsum() for n in (6, 31, 33, 200, 257, 900)]
+    together = forecast_inputs(series, np.array([0, 4, 0, 12, 0, 1]), FORECAST)
+    for i, (one, code) in enumerate(zip(series, [0, 4, 0, 12, 0, 1], strict=True)):
+        alone = forecast_inputs([one], np.array([code]), FORECAST)
+        np.testing.assert_array_equal(alone.base[0], together.base[i])
+        for name in alone.arrays:
+            np.testing.assert_array_equal(alone.arrays[name][0], together.arrays[name][i])
+
+
+def test_training_encodes_exactly_what_serving_does() -> None:
+    """Training encodes numpy histories in chunks; serving gets JSON floats one request at a
+    time. Both must give the network the same bits."""
+    rng = np.random.default_rng(2)
+    problems = [
+        Problem("x", "monthly", 12, 12, 50 + rng.normal(size=n).cumsum(), np.zeros(12))
+        for n in (6, 40, 130, 600)
+    ]
+    samples = official_samples(problems, FORECAST)
+    trained = encode(samples, FORECAST)
+    for i, problem in enumerate(problems):
+        served = forecast_inputs([problem.history.tolist()], np.array([12]), FORECAST)
+        np.testing.assert_array_equal(served.base[0], trained.base[i])
+        for name in served.arrays:
+            np.testing.assert_array_equal(served.arrays[name][0], trained.arrays[name][i])
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,16 @@ def write_artifact(models_dir: Path, version: int = 1, **fields: object) -> Path
         libraries={},
         data=DataSource(name="test", files={}),
         hyperparameters={},
-        preprocessing=ForecastPreprocessing(window=4, horizon=2, season=1, min_relative_scale=1e-3),
+        preprocessing=ForecastPreprocessing(
+            window=4,
+            patch=4,
+            horizon=2,
+            history=8,
+            min_length=4,
+            max_season=4,
+            correction_bound=1.0,
+            min_relative_scale=1e-3,
+        ),
         metrics={},
         files={"model.onnx": sha256_file(version_dir / "model.onnx")},
     ).model_copy(update=fields)
@@ -133,7 +142,8 @@ def test_every_tiny_artifact_loads_and_warms_up(tiny_models: Path) -> None:
     ]
     info = registry.get("forecast").info
     assert info.version == "1" and info.runtime == "onnx"
-    assert info.input["window"] == read_metadata(tiny_models / "forecast" / "1").limits["window"]
+    limits = read_metadata(tiny_models / "forecast" / "1").limits
+    assert info.input["min_length"] == limits["min_length"]
 
 
 @pytest.mark.slow

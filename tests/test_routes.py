@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+import pytest
 from conftest import assert_error
 from fastapi.testclient import TestClient
 
@@ -13,8 +15,24 @@ def test_forecast_returns_horizon_values_and_the_model(client: TestClient) -> No
     assert response.status_code == 200
     assert response.json() == {
         "forecast": [5.5, 6.5, 7.5],
+        "season": 1,
         "model": {"name": "forecast", "version": "7"},
     }
+
+
+@pytest.mark.parametrize(
+    ("options", "season"),
+    [({}, 1), ({"season": 5}, 5), ({"freq": "monthly"}, 12), ({"freq": "hourly"}, 24)],
+)
+def test_forecast_passes_the_requested_season_and_reports_it(
+    client: TestClient, options: dict[str, Any], season: int
+) -> None:
+    """The fake applies the requested season (or 1 for "infer"); the route must pass it on and
+    report it, for one series and for each series of a batch."""
+    one = client.post("/forecast", json={"series": [1, 2, 3, 4], **options})
+    assert one.status_code == 200 and one.json()["season"] == season
+    batch = client.post("/forecast/batch", json={"series": [[1, 2, 3, 4]] * 2, **options})
+    assert batch.status_code == 200 and batch.json()["seasons"] == [season, season]
 
 
 def test_forecast_horizon_defaults_to_one(client: TestClient) -> None:

@@ -19,7 +19,7 @@ from app.batching import Overloaded
 from app.generation import pieces
 from app.main import create_app
 from app.registry import Registry
-from app.tasks.forecast import ForecastPredictor
+from app.tasks.forecast import ForecastPredictor, Forecasts
 from app.tasks.generate import GeneratePredictor, GenerateRequest
 from app.tasks.sentiment import SentimentPredictor
 
@@ -34,19 +34,22 @@ def registry(tiny_models: Path) -> Registry:
 def test_forecasts_do_not_depend_on_the_batch(registry: Registry) -> None:
     model = cast(ForecastPredictor, registry.get("forecast"))
     rng = np.random.default_rng(1)
+    # Lengths from the minimum to beyond the base's history, seasons given and inferred.
+    lengths = [model.spec.min_length, 40, 200, 700, 1500, 3000]
     jobs = [
-        ([list(rng.normal(size=model.window) * 10**k) for _ in range(1 + k % 3)], 1 + k)
-        for k in range(6)
+        ([list(rng.normal(size=n) * 10**k) for _ in range(1 + k % 3)], 1 + k, (0, 12, 1)[k % 3])
+        for k, n in enumerate(lengths)
     ]
 
-    async def concurrently() -> list[np.ndarray]:
-        return await asyncio.gather(*(model.forecast(series, h) for series, h in jobs))
+    async def concurrently() -> list[Forecasts]:
+        return await asyncio.gather(*(model.forecast(*job) for job in jobs))
 
     together = asyncio.run(concurrently())
-    for (series, horizon), batched in zip(jobs, together, strict=True):
-        alone = model.predict(series, horizon)
-        assert batched.shape == (len(series), horizon)
-        np.testing.assert_array_equal(batched, alone)
+    for (series, horizon, season), batched in zip(jobs, together, strict=True):
+        alone = model.predict(series, np.full(len(series), season))
+        assert batched.values.shape == (len(series), horizon)
+        np.testing.assert_array_equal(batched.values, alone.values[:, :horizon])
+        np.testing.assert_array_equal(batched.seasons, alone.seasons)
 
 
 def test_sentiment_does_not_depend_on_the_batch(registry: Registry) -> None:

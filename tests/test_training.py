@@ -14,13 +14,14 @@ from app.artifacts import (
     KERAS_FILE,
     ONNX_FILE,
     TASKS,
+    ForecastPreprocessing,
     list_versions,
     read_metadata,
     read_vocab,
     resolve_version,
     verify_files,
 )
-from app.preprocessing import encode_texts, vocab_index
+from app.preprocessing import encode_texts, forecast_inputs, vocab_index
 from training.cli import main
 from training.export import publish, staging_dir
 
@@ -47,11 +48,15 @@ def test_tiny_presets_train_every_task(tiny_models: Path) -> None:
 
 def test_saved_forecaster_predicts_what_keras_and_onnx_agree_on(tiny_models: Path) -> None:
     version_dir = resolve_version(tiny_models / "forecast")
-    window = read_metadata(version_dir).preprocessing.window  # type: ignore[union-attr]
-    x = np.random.default_rng(0).normal(size=(5, window)).astype(np.float32)
-    keras_out = np.asarray(load_keras(version_dir / KERAS_FILE)(x))
+    spec = read_metadata(version_dir).preprocessing
+    assert isinstance(spec, ForecastPreprocessing)
+    rng = np.random.default_rng(0)
+    series = [rng.normal(size=n).cumsum() for n in (spec.min_length, 30, 100, 500)]
+    inputs = forecast_inputs(series, np.zeros(len(series), dtype=np.int64), spec).arrays
+    keras_out = np.asarray(load_keras(version_dir / KERAS_FILE)(inputs))
     session = ort.InferenceSession(str(version_dir / ONNX_FILE))
-    np.testing.assert_allclose(session.run(None, {"window": x})[0], keras_out, atol=1e-4)
+    np.testing.assert_allclose(session.run(None, inputs)[0], keras_out, atol=1e-4)
+    assert np.abs(keras_out).max() <= spec.correction_bound
 
 
 def test_sentiment_artifact_reproduces_training_encoding(tiny_models: Path, tmp_path: Path) -> None:
@@ -156,12 +161,21 @@ def _tiny_models() -> list[tuple[Any, tuple[Any, ...], list[np.ndarray], Any]]:
 
     rng = np.random.default_rng(0)
     fc = forecast.ForecastConfig(window=48, units=4, layers=1)
+    fc_spec = forecast.spec_for(fc)
     se = sentiment.SentimentConfig(vocab_size=50, max_length=12, embedding_dim=4, units=4)
     cases = [
         (
-            forecast.build(fc, season=24),
-            (tf.TensorSpec((None, 48), tf.float32, name="window"),),
-            [rng.normal(size=(3, 48)).astype(np.float32)],
+            forecast.build(fc, fc_spec),
+            (
+                tf.TensorSpec((None, 48), tf.float32, name="window"),
+                tf.TensorSpec((None, 48), tf.float32, name="observed"),
+                tf.TensorSpec((None, fc_spec.context_size), tf.float32, name="context"),
+            ),
+            [
+                rng.normal(size=(3, 48)).astype(np.float32),
+                (rng.random((3, 48)) > 0.3).astype(np.float32),
+                rng.normal(size=(3, fc_spec.context_size)).astype(np.float32),
+            ],
             None,
         ),
         (

@@ -39,7 +39,8 @@ def test_json_inference_for_each_task(client: TestClient) -> None:
     answer = infer(client, "forecast", [series], parameters={"horizon": 2}, id="r1").json()
     assert answer["id"] == "r1" and answer["model_name"] == "forecast"
     assert answer["outputs"] == [
-        {"name": "forecast", "datatype": "FP32", "shape": [1, 2], "data": [5.0, 6.0]}
+        {"name": "forecast", "datatype": "FP32", "shape": [1, 2], "data": [5.0, 6.0]},
+        {"name": "season", "datatype": "INT32", "shape": [1], "data": [1]},
     ]
     text = {"name": "text", "datatype": "BYTES", "shape": [2], "data": ["good", "bad"]}
     labels = infer(client, "sentiment", [text]).json()["outputs"][0]

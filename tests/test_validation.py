@@ -1,4 +1,4 @@
-"""Property tests on the validation boundaries, against fake predictors (window 4, horizon 6)."""
+"""Property tests on the validation boundaries, with fake predictors (min length 4, horizon 6)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from app.main import create_app
 
-WINDOW, MAX_HORIZON, MAX_LENGTH = FakeForecaster.window, FakeForecaster.max_horizon, 40
+WINDOW, MAX_HORIZON, MAX_LENGTH = FakeForecaster.spec.min_length, FakeForecaster.spec.horizon, 40
 JSON = {"content-type": "application/json"}
 values = st.floats(-1e12, 1e12, allow_nan=False)
 fast = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -115,3 +115,30 @@ def test_any_valid_sampling_parameters_are_accepted(
     body = {"temperature": temperature, "top_p": top_p, "top_k": top_k, "seed": seed}
     response = api.post("/generate", content=json.dumps(body | {"max_tokens": 3}), headers=JSON)
     assert response.status_code == 200, response.text
+
+
+@fast
+@given(st.integers(1, 168), st.sampled_from(["hourly", "daily", "weekly", "monthly", "yearly"]))
+def test_season_and_freq_together_is_422_naming_freq(
+    api: TestClient, season: int, freq: str
+) -> None:
+    body = {"series": [1.0] * WINDOW, "season": season, "freq": freq}
+    assert_error(api.post("/forecast", json=body), 422, "validation_error", "body.freq")
+
+
+@fast
+@given(st.one_of(st.integers(max_value=0), st.integers(169, 10**6)))
+def test_season_outside_one_to_max_is_422_naming_it(api: TestClient, season: int) -> None:
+    body = {"series": [1.0] * WINDOW, "season": season}
+    assert_error(api.post("/forecast", json=body), 422, "validation_error", "body.season")
+
+
+@fast
+@given(
+    st.text(max_size=10).filter(
+        lambda f: f not in {"hourly", "daily", "weekly", "monthly", "quarterly", "yearly"}
+    )
+)
+def test_unknown_freq_is_422_naming_it(api: TestClient, freq: str) -> None:
+    body = {"series": [1.0] * WINDOW, "freq": freq}
+    assert_error(api.post("/forecast", json=body), 422, "validation_error", "body.freq")

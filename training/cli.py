@@ -45,7 +45,9 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--download", action="store_true", help="fetch missing public datasets")
     p.add_argument("--if-missing", action="store_true", help="skip tasks that have a version")
-    p.add_argument("--dataset", help="forecast: m4_hourly|etth1|csv; sentiment: imdb|csv")
+    p.add_argument(
+        "--dataset", help="forecast: m4_hourly|etth1|m1|m3 (default all); sentiment: imdb|csv"
+    )
     p.add_argument("--data-file", type=Path, help="your own CSV (or text file for generate)")
     p.add_argument("--test-file", type=Path, help="sentiment: held-out CSV for --data-file")
     p.add_argument("--cell", choices=["lstm", "gru"])
@@ -127,7 +129,7 @@ def train(
 
 
 HEADLINE = {
-    "forecast": ("smape", "mase", "naive_mase", "mse_scaled"),
+    "forecast": ("test/all/model_smape", "test/all/model_mase", "test/all/snaive_mase"),
     "sentiment": ("accuracy", "f1", "roc_auc"),
     "generate": ("nats_per_char", "perplexity"),
 }

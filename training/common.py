@@ -53,8 +53,8 @@ class FitConfig(Protocol):
 
 def fit_and_reload_best(
     model: keras.Model,
-    train: tuple[np.ndarray, np.ndarray],
-    validation: tuple[np.ndarray, np.ndarray],
+    train: tuple[Any, np.ndarray],  # inputs: an array, or a dict of them by input name
+    validation: tuple[Any, np.ndarray],
     config: FitConfig,
     scratch: Path,
 ) -> keras.callbacks.History:

@@ -1,10 +1,15 @@
-"""Train a recurrent forecaster: a window of recent values in, the next `horizon` values out.
+"""Train a recurrent correction to a statistical base forecast, across frequencies.
 
-Direct multi-output: one forward pass predicts all `horizon` steps, so errors do not compound as
-they do when a one-step model feeds on its own outputs, and serving costs one call per request.
-The recurrent layers read the window in patches of `patch` values (a day of hourly data): 14 steps
-instead of 336 make training and inference an order of magnitude cheaper, and each step sees a
-whole seasonal cycle.
+The base (app/forecast_base.py: seasonal decomposition + Theta, numpy, shared with serving) is a
+strong, general forecast for any season and level. The recurrent net reads the last `window`
+values (left-padded, with an observed flag) in patches, plus the base and seasonal-naive
+forecasts, and predicts a correction to the base bounded by `correction_bound` window scales:
+it can only refine the base, never run away from it. Direct multi-output: one forward pass
+gives all `horizon` steps.
+
+Data: M4 hourly, ETTh1, M1 and M3 histories (official train parts). Validation, which picks the
+best epoch, is the last official horizon of every history; the official test parts, and all of
+Tourism (held out), are only evaluated at the end.
 """
 
 from __future__ import annotations
@@ -18,173 +23,195 @@ import numpy as np
 import tensorflow as tf
 
 from app.artifacts import ForecastPreprocessing, Metadata
-from app.preprocessing import denormalise, normalise_windows
+from app.preprocessing import apply_correction
 from training.common import describe, fit_and_reload_best, plot_history, seed_everything
-from training.data.series import SeriesData, load_etth1, load_m4_hourly, load_series_csv
+from training.data.competitions import (
+    HELD_OUT_DATASETS,
+    TRAIN_DATASETS,
+    Problem,
+    data_files,
+    load_problems,
+    training_histories,
+)
+from training.data.files import fingerprint
+from training.data.windows import (
+    Samples,
+    encode,
+    residual_targets,
+    test_samples,
+    training_samples,
+    validation_samples,
+)
 from training.export import publish, save_keras_and_onnx, staging_dir
-from training.metrics import mase, seasonal_naive, smape
+from training.forecast_eval import BASELINES, corrected_seasons, scores
 from training.plots import plot_forecasts
 
 
 @dataclass
 class ForecastConfig:
-    dataset: str = "m4_hourly"  # m4_hourly | etth1 | csv (then set data_file)
-    data_file: Path | None = None  # a user's CSV: one numeric column, or unique_id,ds,y
-    season: int = 24  # seasonal period of a user's CSV (M4 hourly and ETTh1 are 24)
-    window: int = 336  # two weeks of hourly values in
-    horizon: int = 48  # M4 hourly's horizon out
-    patch: int = 24  # values per recurrent step; window must be a multiple of it
+    datasets: tuple[str, ...] = TRAIN_DATASETS  # training data (and evaluated on their tests)
+    dataset: str = ""  # only this one of `datasets` (m4_hourly, etth1, m1, m3); "": all
+    held_out: tuple[str, ...] = HELD_OUT_DATASETS  # never trained on, only evaluated
+    data_file: Path | None = None  # a user's CSV instead (one column, or unique_id,ds,y)
+    season: int = 24  # seasonal period of a user's CSV
+    horizon: int = 48  # outputs; requests take the first `horizon` (M4 hourly's horizon)
+    window: int = 336  # values the net reads: two weeks of hourly data
+    patch: int = 24  # values per recurrent step; divides window
+    history: int = 1024  # values the base forecast reads
+    min_length: int = 6  # shortest series served and trained on
+    correction_bound: float = 10.0  # in window scales (mean absolute one-step change)
+    origins_per_series: int = 8  # training origins per history (per 250 values)
     cell: str = "lstm"  # lstm | gru
-    layers: int = 2
+    layers: int = 1
     units: int = 64
-    dropout: float = 0.1
-    max_train_windows: int = 120_000  # a random subset of all training windows
-    epochs: int = 40
-    batch_size: int = 256
-    learning_rate: float = 2e-3
-    patience: int = 5  # epochs without validation improvement before stopping
-    time_budget: float = 150.0  # seconds of fitting at most
+    dropout: float = 0.0
+    epochs: int = 10
+    batch_size: int = 512
+    learning_rate: float = 1e-3
+    patience: int = 10  # epochs without validation improvement before stopping (noisy: M3)
+    time_budget: float = 1e9  # seconds of fitting at most: off unless set explicitly
+    statistical_baseline: bool = True  # statsforecast's Theta (series up to 400 values)
+    short_history: int = 96  # also evaluate M4 hourly cut to its last this many values
     seed: int = 42
 
 
 CONFIG = ForecastConfig
 
 
-def load(config: ForecastConfig, data_dir: Path, download: bool) -> SeriesData:
-    if config.dataset == "m4_hourly":
-        return load_m4_hourly(data_dir, download)
-    if config.dataset == "etth1":
-        return load_etth1(data_dir, download)
-    if config.data_file is None:
-        raise ValueError("dataset 'csv' needs --data-file")
-    min_length = config.window + 2 * config.horizon
-    return load_series_csv(config.data_file, config.horizon, config.season, min_length)
+def spec_for(config: ForecastConfig) -> ForecastPreprocessing:
+    return ForecastPreprocessing(
+        window=config.window,
+        patch=config.patch,
+        horizon=config.horizon,
+        history=config.history,
+        min_length=config.min_length,
+        max_season=168,
+        correction_bound=config.correction_bound,
+        min_relative_scale=1e-12,  # far below any real signal; keeps flat windows finite
+    )
 
 
-def windows(
-    data: SeriesData, config: ForecastConfig, part: str
-) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
-    """All (input, target) pairs whose target lies wholly inside one part of each series.
-
-    Inputs may reach back before the part's start, as in the standard ETTh1 protocol; targets
-    never cross a border, so no future value leaks into training.
-    """
-    inputs, targets, where = [], [], []
-    for i, series in enumerate(data.series):
-        start, end = {
-            "train": (0, data.train_end[i]),
-            "val": (data.train_end[i], data.val_end[i]),
-            "test": (data.val_end[i], len(series)),
-        }[part]
-        for t in range(max(start, config.window), end - config.horizon + 1):
-            inputs.append(series[t - config.window : t])
-            targets.append(series[t : t + config.horizon])
-            where.append((i, t))
-    if not inputs:
-        raise ValueError(f"no {part} windows: series too short for window + horizon")
-    return np.array(inputs), np.array(targets), where
+def masked_mae(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
+    """Mean absolute error over valid steps; y_true holds residuals then the valid mask."""
+    residual, valid = tf.split(y_true, 2, axis=-1)
+    return tf.reduce_sum(tf.abs(residual - y_pred) * valid) / tf.maximum(tf.reduce_sum(valid), 1.0)
 
 
-def scaled_pairs(
-    inputs: np.ndarray, targets: np.ndarray, spec: ForecastPreprocessing
-) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs and targets scaled by the input window's own statistics."""
-    x, mean, scale = normalise_windows(inputs, spec)
-    y = ((targets - mean) / scale).astype(np.float32)
-    return x, y
-
-
-def build(config: ForecastConfig, season: int) -> keras.Model:
-    """Recurrent layers over patches of the window, predicting a correction to seasonal naive.
-
-    The seasonal-naive forecast (repeat the last season) is a frozen linear map of the window, so
-    the network starts from the strong M4 baseline and only has to learn where to depart from it.
-    """
+def build(config: ForecastConfig, spec: ForecastPreprocessing) -> keras.Model:
     layer = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[config.cell]
-    window = keras.Input((config.window,), name="window")
-    x = keras.layers.Reshape((config.window // config.patch, config.patch))(window)
+    window = keras.Input((spec.window,), name="window")
+    observed = keras.Input((spec.window,), name="observed")
+    context = keras.Input((spec.context_size,), name="context")
+    steps = (spec.window // spec.patch, spec.patch)
+    x = keras.layers.Concatenate()(
+        [keras.layers.Reshape(steps)(window), keras.layers.Reshape(steps)(observed)]
+    )
     for i in range(config.layers):
         last = i == config.layers - 1
         x = layer(config.units, return_sequences=not last, dropout=config.dropout)(x)
-    correction = keras.layers.Dense(config.horizon, kernel_initializer="zeros")(x)
-    naive = keras.layers.Dense(config.horizon, use_bias=False, trainable=False, name="naive")
-    out = keras.layers.Add(name="forecast")([naive(window), correction])
-    naive.set_weights([naive_selection(config.window, config.horizon, season)])
-    model = keras.Model(window, out, name="forecaster")
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mae")
+    x = keras.layers.Concatenate()([x, context])
+    x = keras.layers.Dense(2 * config.units, activation="relu")(x)
+    raw = keras.layers.Dense(spec.horizon, activation="tanh", kernel_initializer="zeros")(x)
+    correction = keras.layers.Rescaling(spec.correction_bound, name="correction")(raw)
+    model = keras.Model([window, observed, context], correction, name="forecaster")
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=masked_mae)
     return model
 
 
-def naive_selection(window: int, horizon: int, season: int) -> np.ndarray:
-    """[window, horizon] 0/1 matrix: output step h copies the value one season-multiple back."""
-    matrix = np.zeros((window, horizon), dtype=np.float32)
-    for h in range(horizon):
-        matrix[window - season + h % season, h] = 1.0
-    return matrix
+def forecast(
+    model: keras.Model, samples: Samples, spec: ForecastPreprocessing
+) -> dict[str, np.ndarray]:
+    """The model's forecasts, and its statistical base alone (the model without correction)."""
+    inputs = encode(samples, spec)
+    correction = model.predict(inputs.arrays, batch_size=2048, verbose=0)
+    return {"model": apply_correction(inputs, correction, spec), "base": inputs.base}
 
 
 def evaluate(
-    model: keras.Model, data: SeriesData, config: ForecastConfig, spec: ForecastPreprocessing
-) -> tuple[dict[str, float], np.ndarray, np.ndarray, np.ndarray]:
-    """sMAPE and MASE (M4 definitions) of the model and of seasonal naive on the test part."""
-    inputs, targets, where = windows(data, config, "test")
-    x, mean, scale = normalise_windows(inputs, spec)
-    predictions = denormalise(model.predict(x, batch_size=1024, verbose=0), mean, scale)
-    naive = seasonal_naive(inputs, config.horizon, data.season)
-    # MASE's scale: the in-sample seasonal naive error of everything before the test part.
-    histories = [data.series[i][: data.val_end[i]] for i, _ in where]
-    # Errors in units of each series' training standard deviation: the ETTh1 papers' MSE / MAE.
-    train_std = np.array([data.series[i][: data.train_end[i]].std() or 1.0 for i, _ in where])
-    metrics = {"test_windows": float(len(targets))}
-    for prefix, forecast in (("", predictions), ("naive_", naive)):
-        scaled_error = (targets - forecast) / train_std[:, None]
-        metrics |= {
-            f"{prefix}smape": smape(targets, forecast),
-            f"{prefix}mase": mase(targets, forecast, histories, data.season),
-            f"{prefix}mse_scaled": float(np.mean(scaled_error**2)),
-            f"{prefix}mae_scaled": float(np.mean(np.abs(scaled_error))),
-        }
-    return metrics, inputs, targets, predictions
+    model: keras.Model, problems: list[Problem], spec: ForecastPreprocessing, config: ForecastConfig
+) -> tuple[dict[str, float], Samples, np.ndarray]:
+    """Model and baselines on the official test parts; also M4 hourly from short histories."""
+    test = test_samples(problems, spec)
+    methods = forecast(model, test, spec)
+    for name, baseline in BASELINES.items():
+        if name != "theta_sf" or config.statistical_baseline:
+            methods[name] = baseline(test)
+    metrics = scores(test, methods, "test/")
+    predictions = methods["model"]
+    hourly = [p for p in problems if p.dataset == "m4_hourly"]
+    if hourly:
+        short = test_samples(hourly, spec)
+        short.histories = [h[-config.short_history :] for h in short.histories]
+        cut = forecast(model, short, spec) | {"snaive": BASELINES["snaive"](short)}
+        metrics |= scores(short, cut, f"short{config.short_history}/")
+    return metrics, test, predictions
 
 
 def train(config: ForecastConfig, data_dir: Path, models_dir: Path, download: bool) -> Metadata:
     started = time.monotonic()
     seed_everything(config.seed)
-    if config.window % config.patch:
-        raise ValueError(f"window {config.window} is not a multiple of patch {config.patch}")
-    data = load(config, data_dir, download)
-    if config.window < data.season:
-        raise ValueError(f"window {config.window} is shorter than the season {data.season}")
-    spec = ForecastPreprocessing(
-        window=config.window,
-        horizon=config.horizon,
-        season=data.season,
-        min_relative_scale=1e-3,
-    )
+    spec = spec_for(config)
+    if spec.window % spec.patch:
+        raise ValueError(f"window {spec.window} is not a multiple of patch {spec.patch}")
+    if config.data_file is not None:
+        from training.data.user_series import user_problems
 
-    inputs, targets, _ = windows(data, config, "train")
-    keep = np.random.default_rng(config.seed).permutation(len(inputs))[: config.max_train_windows]
-    x_train, y_train = scaled_pairs(inputs[keep], targets[keep], spec)
-    x_val, y_val = scaled_pairs(*windows(data, config, "val")[:2], spec)
-    print(f"forecast: {data.name}, {len(x_train)} train / {len(x_val)} val windows")
+        trained = user_problems(config.data_file, config.horizon, config.season, spec)
+        held_out: list[Problem] = []
+        files = fingerprint(config.data_file)
+    else:
+        names = (config.dataset,) if config.dataset else config.datasets
+        trained = [p for name in names for p in load_problems(name, data_dir, download)]
+        held_out = [p for name in config.held_out for p in load_problems(name, data_dir, download)]
+        files = data_files((*names, *config.held_out), data_dir, download)
+    histories = training_histories(trained)
+    train_rows = training_samples(histories, spec, config.origins_per_series, config.seed)
+    val_rows = validation_samples(histories, spec)
+    train_inputs, val_inputs = encode(train_rows, spec), encode(val_rows, spec)
+    print(f"forecast: {len(train_rows.groups)} train / {len(val_rows.groups)} val origins")
 
-    model = build(config, data.season)
+    model = build(config, spec)
     with staging_dir(models_dir, "forecast") as staging:
-        history = fit_and_reload_best(model, (x_train, y_train), (x_val, y_val), config, staging)
-        metrics, inputs, targets, predictions = evaluate(model, data, config, spec)
-        signature = (tf.TensorSpec((None, config.window), tf.float32, name="window"),)
+        history = fit_and_reload_best(
+            model,
+            (train_inputs.arrays, residual_targets(train_rows, train_inputs)),
+            (val_inputs.arrays, residual_targets(val_rows, val_inputs)),
+            config,
+            staging,
+        )
+        spec = spec.model_copy(
+            update={"corrected_seasons": corrected_seasons(model, val_rows, spec)}
+        )
+        val_metrics = scores(val_rows, forecast(model, val_rows, spec), "val/")
+        metrics, test, predictions = evaluate(model, trained + held_out, spec, config)
+        signature = (
+            tf.TensorSpec((None, spec.window), tf.float32, name="window"),
+            tf.TensorSpec((None, spec.window), tf.float32, name="observed"),
+            tf.TensorSpec((None, spec.context_size), tf.float32, name="context"),
+        )
         save_keras_and_onnx(model, signature, staging)
-        plot_history(history, staging / "history.png", "forecast: MAE on scaled windows")
-        plot_forecasts(inputs, targets, predictions, staging / "forecast_vs_actual.png")
+        plot_history(history, staging / "history.png", "forecast: MAE of the correction")
+        _plot(test, predictions, staging / "forecast_vs_actual.png")
         return publish(
             staging,
             {
                 "task": "forecast",
-                "data": {"name": data.name, "files": data.files},
+                "data": {"name": "+".join(sorted({p.dataset for p in trained})), "files": files},
                 "hyperparameters": describe(config, history),
                 "preprocessing": spec,
-                "metrics": metrics,
-                "limits": {"window": config.window, "max_horizon": config.horizon},
+                "metrics": metrics | val_metrics,
+                "limits": {"min_length": spec.min_length, "max_horizon": spec.horizon},
                 "training_seconds": round(time.monotonic() - started, 1),
             },
         )
+
+
+def _plot(test: Samples, predictions: np.ndarray, path: Path) -> None:
+    """A few test rows with a full horizon and at least three horizons of history."""
+    horizon = test.targets.shape[1]
+    rows = [
+        i for i, h in enumerate(test.histories) if test.valid[i].all() and len(h) >= 3 * horizon
+    ]
+    if rows:
+        inputs = np.stack([test.histories[i][-3 * horizon :] for i in rows])
+        plot_forecasts(inputs, test.targets[rows], predictions[rows], path)

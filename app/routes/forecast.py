@@ -18,10 +18,13 @@ router = APIRouter(tags=["forecast"], responses=ERROR_RESPONSES)
 
 @router.post("/forecast", response_model=ForecastResponse)
 async def forecast(body: ForecastRequest, model: ForecasterDep, settings: SettingsDep) -> Response:
-    """The next `horizon` values of one series, in its units."""
-    check_limits([body.series], body.horizon, model, settings, batch=False)
-    values = await model.forecast([body.series], body.horizon)
-    return json_response(ForecastResponse(forecast=values[0].tolist(), model=model.info.ref))
+    """The next `horizon` values of one series, in its units, and the season applied."""
+    check_limits([body.series], body, model, settings, batch=False)
+    result = await model.forecast([body.series], body.horizon, body.season_code())
+    answer = ForecastResponse(
+        forecast=result.values[0].tolist(), season=int(result.seasons[0]), model=model.info.ref
+    )
+    return json_response(answer)
 
 
 @router.post("/forecast/batch", response_model=BatchForecastResponse)
@@ -29,6 +32,9 @@ async def forecast_batch(
     body: BatchForecastRequest, model: ForecasterDep, settings: SettingsDep
 ) -> Response:
     """The next `horizon` values of each of several series, in one model call."""
-    check_limits(body.series, body.horizon, model, settings, batch=True)
-    values = await model.forecast(body.series, body.horizon)
-    return json_response(BatchForecastResponse(forecasts=values.tolist(), model=model.info.ref))
+    check_limits(body.series, body, model, settings, batch=True)
+    result = await model.forecast(body.series, body.horizon, body.season_code())
+    answer = BatchForecastResponse(
+        forecasts=result.values.tolist(), seasons=result.seasons.tolist(), model=model.info.ref
+    )
+    return json_response(answer)

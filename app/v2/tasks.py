@@ -31,7 +31,7 @@ def _spec(name: str, datatype: str, shape: list[int]) -> dict[str, Any]:
 TENSORS: dict[Task, dict[str, list[dict[str, Any]]]] = {
     "forecast": {
         "inputs": [_spec("series", "FP32", [-1, -1])],
-        "outputs": [_spec("forecast", "FP32", [-1, -1])],
+        "outputs": [_spec("forecast", "FP32", [-1, -1]), _spec("season", "INT32", [-1])],
     },
     "sentiment": {
         "inputs": [_spec("text", "BYTES", [-1])],
@@ -81,9 +81,13 @@ async def _forecast(
     if rows.ndim != 2:
         raise ProtocolError("input 'series' has shape [series, values] or [values]")
     body = _validated(forecast.BatchForecastRequest, {"series": rows.tolist(), **options})
-    forecast.check_limits(body.series, body.horizon, model, settings, batch=True)
-    values = await model.forecast(body.series, body.horizon)
-    return [Tensor("forecast", "FP32", list(values.shape), values)]
+    forecast.check_limits(body.series, body, model, settings, batch=True)
+    result = await model.forecast(body.series, body.horizon, body.season_code())
+    seasons = np.asarray(result.seasons, dtype=np.int32)
+    return [
+        Tensor("forecast", "FP32", list(result.values.shape), result.values),
+        Tensor("season", "INT32", [len(seasons)], seasons),
+    ]
 
 
 async def _sentiment(

@@ -17,7 +17,7 @@ import numpy as np
 from fastapi import FastAPI, Request
 
 from app.artifacts import KERAS_FILE, ForecastPreprocessing, read_metadata
-from app.preprocessing import denormalise, normalise_windows
+from app.preprocessing import apply_correction, forecast_inputs
 from app.tasks.forecast import ForecastRequest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads
@@ -49,8 +49,7 @@ async def ready() -> dict[str, str]:
 def forecast(body: ForecastRequest, request: Request) -> dict[str, Any]:
     """One `model.predict` call per request (a sync endpoint: FastAPI runs it in a thread)."""
     spec: ForecastPreprocessing = request.app.state.spec
-    windows = np.array([body.series[-spec.window :]], dtype=np.float64)
-    inputs, mean, scale = normalise_windows(windows, spec)
-    outputs = request.app.state.model.predict(inputs, verbose=0)
-    values = denormalise(outputs[:, : body.horizon], mean, scale)
+    inputs = forecast_inputs([body.series], np.array([body.season_code()]), spec)
+    outputs = request.app.state.model.predict(inputs.arrays, verbose=0)
+    values = apply_correction(inputs, outputs, spec)[:, : body.horizon]
     return {"forecast": values[0].tolist()}

@@ -1,0 +1,49 @@
+"""Per-call CPU cost of the forecast predictor: numpy preprocessing, then ONNX, in-process.
+
+`python -m bench.forecast_cost models/forecast/1`: one 336-value hourly-looking series (season
+inferred, then `freq` hourly) and 32 such series in one call.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import timeit
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from app.artifacts import ForecastPreprocessing, read_metadata
+from app.preprocessing import forecast_inputs
+from app.runtime.onnx import OnnxRuntime
+from app.tasks.base import ModelInfo
+from app.tasks.forecast import ForecastPredictor
+
+
+def main(version_dir: Path, repeats: int = 100) -> None:
+    spec = read_metadata(version_dir).preprocessing
+    assert isinstance(spec, ForecastPreprocessing)
+    runtime = OnnxRuntime(version_dir / "model.onnx", 1)
+    model = ForecastPredictor(runtime, spec, ModelInfo(name="forecast", version="?"))
+    one = [100 + 20 * math.sin(2 * math.pi * t / 24) for t in range(336)]
+    noise = np.random.default_rng(0).normal(size=(32, 336))
+    many = [list(np.array(one) + row) for row in noise]
+    for name, rows, code in (
+        ("1 series, season inferred", [one], 0),
+        ("1 series, freq hourly", [one], 24),
+        ("32 series, seasons inferred", many, 0),
+    ):
+        codes = np.full(len(rows), code)
+        pre = _per_call(partial(forecast_inputs, rows, codes, spec), repeats)
+        full = _per_call(partial(model.predict, rows, codes), repeats)
+        print(f"{name}: preprocessing {pre * 1e3:.2f} ms, preprocessing + ONNX {full * 1e3:.2f} ms")
+
+
+def _per_call(call: Callable[[], object], repeats: int) -> float:
+    return timeit.timeit(call, number=repeats) / repeats
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))

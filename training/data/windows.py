@@ -1,0 +1,97 @@
+"""Forecast origins cut from problems' histories, and their encoding for the network.
+
+Training origins leave the last `horizon` values of every history alone: those are the
+validation targets (one per series, at the official horizon). The official test values are
+never cut here; `test_samples` pairs each full history with its future for reporting only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm import tqdm
+
+from app.artifacts import ForecastPreprocessing
+from app.preprocessing import ForecastInputs, forecast_inputs
+from training.data.competitions import Problem
+
+CHUNK = 1024  # rows encoded at a time: bounds memory for [rows, history] float64 arrays
+
+
+@dataclass
+class Samples:
+    histories: list[np.ndarray]  # values up to each forecast origin
+    targets: np.ndarray  # [n, horizon] values after it, zero where not valid
+    valid: np.ndarray  # [n, horizon] bool
+    seasons: np.ndarray  # [n] the problem's seasonal period
+    groups: list[str]  # "dataset/group" of each row
+
+
+def _samples(rows: list[tuple[Problem, np.ndarray, np.ndarray]], horizon: int) -> Samples:
+    targets = np.zeros((len(rows), horizon))
+    valid = np.zeros((len(rows), horizon), dtype=bool)
+    for i, (_, _, target) in enumerate(rows):
+        targets[i, : len(target)] = target[:horizon]
+        valid[i, : len(target)] = True
+    return Samples(
+        [history for _, history, _ in rows],
+        targets,
+        valid,
+        np.array([p.season for p, _, _ in rows], dtype=np.int64),
+        [f"{p.dataset}/{p.group}" for p, _, _ in rows],
+    )
+
+
+def training_samples(
+    problems: list[Problem], spec: ForecastPreprocessing, per_series: int, seed: int
+) -> Samples:
+    """Up to `per_series` random origins per 250 values of history (at least `per_series`);
+    targets run up to twice the official horizon but stop before the validation part."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for problem in problems:
+        end = len(problem.history) - problem.horizon  # validation starts here
+        origins = np.arange(spec.min_length, end)
+        count = per_series * max(1, len(problem.history) // 250)
+        for origin in rng.permutation(origins)[:count]:
+            stop = min(origin + 2 * problem.horizon, end)
+            rows.append((problem, problem.history[:origin], problem.history[origin:stop]))
+    return _samples(rows, spec.horizon)
+
+
+def validation_samples(problems: list[Problem], spec: ForecastPreprocessing) -> Samples:
+    """The last official horizon of each history, forecast from the values before it."""
+    rows = [
+        (p, p.history[: -p.horizon], p.history[-p.horizon :])
+        for p in problems
+        if len(p.history) - p.horizon >= spec.min_length
+    ]
+    return _samples(rows, spec.horizon)
+
+
+def test_samples(problems: list[Problem], spec: ForecastPreprocessing) -> Samples:
+    return _samples([(p, p.history, p.future) for p in problems], spec.horizon)
+
+
+def encode(samples: Samples, spec: ForecastPreprocessing) -> ForecastInputs:
+    """forecast_inputs (the serving code) over all rows, a chunk at a time."""
+    parts = [
+        forecast_inputs(
+            samples.histories[start : start + CHUNK], samples.seasons[start : start + CHUNK], spec
+        )
+        for start in tqdm(range(0, len(samples.histories), CHUNK), desc="encode", leave=False)
+    ]
+    return ForecastInputs(
+        {k: np.concatenate([p.arrays[k] for p in parts]) for k in parts[0].arrays},
+        np.concatenate([p.base for p in parts]),
+        np.concatenate([p.scale for p in parts]),
+        np.concatenate([p.seasons for p in parts]),
+    )
+
+
+def residual_targets(samples: Samples, inputs: ForecastInputs) -> np.ndarray:
+    """[n, 2 x horizon] float32: (target - base) / scale where valid, then the valid mask; the
+    loss reads both halves, so steps past a series' horizon cost nothing."""
+    residual = np.where(samples.valid, (samples.targets - inputs.base) / inputs.scale, 0.0)
+    return np.concatenate([residual, samples.valid], axis=1).astype(np.float32)

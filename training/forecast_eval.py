@@ -1,0 +1,156 @@
+"""Held-out evaluation of a forecaster per dataset and frequency, beside baselines from our code.
+
+Baselines, computed in the same run on the same rows: naive (last value), seasonal naive (last
+season), Naive2 (naive on the seasonally adjusted series, M4's reference for OWA) and the
+Theta method as implemented by `statsforecast` (a library independent of our own base).
+Metrics follow the M4 definitions: sMAPE, MASE (scaled by the in-sample seasonal-naive error of
+each history) and OWA = mean of sMAPE and MASE relative to Naive2.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from app.artifacts import ForecastPreprocessing
+from app.forecast_base import pad_left, passes_season_test, seasonal_indices
+from app.preprocessing import apply_correction
+from training.data.windows import Samples, encode
+from training.metrics import mase, smape
+
+Forecast = Callable[[Samples], np.ndarray]  # [n, horizon] forecasts of every row
+
+
+def naive(samples: Samples) -> np.ndarray:
+    last = np.array([h[-1] for h in samples.histories])
+    return np.repeat(last[:, None], samples.targets.shape[1], axis=1)
+
+
+def seasonal_naive(samples: Samples) -> np.ndarray:
+    steps = np.arange(samples.targets.shape[1])
+    rows = [
+        h[-m:][steps % m] if len(h) >= m else np.full(len(steps), h[-1])
+        for h, m in zip(samples.histories, samples.seasons, strict=True)
+    ]
+    return np.stack(rows)
+
+
+def naive2(samples: Samples) -> np.ndarray:
+    """Naive on the multiplicatively adjusted series when M4's seasonality test passes."""
+    horizon = samples.targets.shape[1]
+    forecast = naive(samples)
+    width = max(len(h) for h in samples.histories)
+    for season in np.unique(samples.seasons):
+        rows = np.flatnonzero(samples.seasons == season)
+        values, lengths = pad_left([samples.histories[i] for i in rows], width)
+        seasonal = passes_season_test(values, lengths, int(season)) & (values > 0).all(axis=1)
+        rows, values, lengths = rows[seasonal], values[seasonal], lengths[seasonal]
+        if not len(rows):
+            continue
+        indices = seasonal_indices(values, lengths, int(season), np.ones(len(rows), bool))
+        adjusted_last = values[:, -1] / indices[:, 0]
+        ahead = indices[:, (-np.arange(1, horizon + 1)) % season]
+        forecast[rows] = adjusted_last[:, None] * ahead
+    return forecast
+
+
+STATSFORECAST_MAX_LENGTH = 400  # longer histories (hourly) take seconds each: left out (NaN)
+
+
+def statsforecast_theta(samples: Samples) -> np.ndarray:
+    """statsforecast's Theta for histories up to STATSFORECAST_MAX_LENGTH values, NaN beyond."""
+    from statsforecast.models import Theta
+
+    horizon = samples.targets.shape[1]
+    rows = []
+    for history, season in tqdm(
+        zip(samples.histories, samples.seasons, strict=True),
+        total=len(samples.histories),
+        desc="statsforecast Theta",
+        leave=False,
+    ):
+        m = int(season) if len(history) >= 2 * season else 1
+        if len(history) > STATSFORECAST_MAX_LENGTH:
+            rows.append(np.full(horizon, np.nan))
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rows.append(Theta(season_length=m).forecast(y=history, h=horizon)["mean"])
+    return np.stack(rows)
+
+
+BASELINES: dict[str, Forecast] = {
+    "naive": naive,
+    "snaive": seasonal_naive,
+    "naive2": naive2,
+    "theta_sf": statsforecast_theta,
+}
+
+
+def scores(samples: Samples, forecasts: dict[str, np.ndarray], prefix: str) -> dict[str, float]:
+    """`{prefix}{dataset}/{frequency}/{method}_{smape|mase|owa}` per group, per dataset
+    (`{dataset}/all`) and for all rows (`all`); a row's errors count only its valid
+    (official-horizon) steps."""
+    metrics: dict[str, float] = {}
+    groups = np.array(samples.groups)
+    datasets = np.array([g.split("/")[0] for g in samples.groups])
+    whole = [f"{d}/all" for d in sorted(set(datasets))]
+    for group in [*sorted(set(samples.groups)), *whole, "all"]:
+        if group == "all":
+            rows = np.arange(len(groups))
+        elif group in whole:
+            rows = np.flatnonzero(datasets == group.split("/")[0])
+        else:
+            rows = np.flatnonzero(groups == group)
+        per_method = {
+            name: row_errors(samples, f, rows)
+            for name, f in forecasts.items()
+            if np.isfinite(f[rows]).all()  # a baseline left out for some rows: not reported
+        }
+        for name, (row_smape, row_mase) in per_method.items():
+            metrics[f"{prefix}{group}/{name}_smape"] = float(row_smape.mean())
+            metrics[f"{prefix}{group}/{name}_mase"] = float(row_mase.mean())
+            if "naive2" in per_method:
+                ref_smape, ref_mase = per_method["naive2"]
+                relative = row_smape.mean() / ref_smape.mean() + row_mase.mean() / ref_mase.mean()
+                owa = 0.5 * relative
+                metrics[f"{prefix}{group}/{name}_owa"] = float(owa)
+    metrics[f"{prefix}rows"] = float(len(groups))
+    return metrics
+
+
+def row_errors(
+    samples: Samples, forecast: np.ndarray, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    row_smape, row_mase = np.empty(len(rows)), np.empty(len(rows))
+    for k, i in enumerate(rows):  # rows differ in horizon; evaluation is not serving
+        steps = samples.valid[i]
+        actual, predicted = samples.targets[i : i + 1, steps], forecast[i : i + 1, steps]
+        season = int(samples.seasons[i]) if len(samples.histories[i]) > samples.seasons[i] else 1
+        row_smape[k] = smape(actual, predicted)
+        row_mase[k] = mase(actual, predicted, [samples.histories[i]], season)
+    return row_smape, row_mase
+
+
+def corrected_seasons(
+    model: Any, validation: Samples, spec: ForecastPreprocessing
+) -> tuple[int, ...]:
+    """The seasons applied for which the corrected forecast beats the base alone in mean
+    validation MASE: the correction is switched off where it does not help."""
+    inputs = encode(validation, spec)
+    correction = model.predict(inputs.arrays, batch_size=2048, verbose=0)
+    ungated = spec.model_copy(update={"corrected_seasons": None})
+    rows = np.arange(len(validation.groups))
+    _, model_mase = row_errors(validation, apply_correction(inputs, correction, ungated), rows)
+    _, base_mase = row_errors(validation, inputs.base, rows)
+    kept = [
+        int(season)
+        for season in np.unique(inputs.seasons)
+        if model_mase[inputs.seasons == season].mean() < base_mase[inputs.seasons == season].mean()
+    ]
+    print(f"forecast: correction kept for seasons {kept} of {np.unique(inputs.seasons).tolist()}")
+    return tuple(kept)
