@@ -178,31 +178,6 @@ async def _on_protocol_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 Handler = Callable[[Request, Exception], Awaitable[JSONResponse]]
-OPENAI_PREFIX = "/v1/"  # the OpenAI-compatible routes answer errors in OpenAI's shape
-
-
-def _in_openai_shape(handler: Handler) -> Handler:
-    """On /v1/ routes, {"error": {"message", "type", "param", "code"}}, as OpenAI's clients
-    expect; a request it refuses is a 400 there, as OpenAI answers it."""
-
-    async def handle(request: Request, exc: Exception) -> JSONResponse:
-        response = await handler(request, exc)
-        if not request.url.path.startswith(OPENAI_PREFIX):
-            return response
-        body = ErrorBody.model_validate_json(bytes(response.body))
-        detail = body.details[0] if body.details else None
-        message = body.error + (f": {detail.field}: {detail.message}" if detail else "")
-        status = 400 if response.status_code == 422 else response.status_code
-        error = {
-            "message": message,
-            "type": "invalid_request_error" if status < 500 else "server_error",
-            "param": detail.field.removeprefix("body.") if detail else None,
-            "code": body.type,
-        }
-        headers = {k: v for k, v in response.headers.items() if k.lower() == "retry-after"}
-        return JSONResponse({"error": error}, status_code=status, headers=headers)
-
-    return handle
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -216,7 +191,7 @@ def install_error_handlers(app: FastAPI) -> None:
         (StarletteHTTPException, _on_http_error),
     ]
     for kind, handler in handlers:
-        app.add_exception_handler(kind, _in_openai_shape(handler))
+        app.add_exception_handler(kind, handler)
 
 
 def _example(kind: str, message: str) -> dict[str, Any]:

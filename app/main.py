@@ -26,6 +26,7 @@ from app.errors import install_error_handlers
 from app.logs import configure_logging
 from app.metrics import Metrics
 from app.middleware import REQUEST_ID_HEADER, OpenRequests, RequestContextMiddleware
+from app.openai_api.errors import OpenAIErrorsMiddleware
 from app.registry import Registry
 from app.routes import admin, forecast, generate, health, metrics, models, openai, sentiment, v2
 from app.routes.docs import mount_docs
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             allow_headers=["Content-Type", "Authorization", "X-API-Key", REQUEST_ID_HEADER],
             expose_headers=[REQUEST_ID_HEADER],
         )
+    app.add_middleware(OpenAIErrorsMiddleware)  # every error on /v1/, whichever layer made it
     app.add_middleware(
         RequestContextMiddleware, metrics=app.state.metrics, open_requests=open_requests
     )

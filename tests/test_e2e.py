@@ -160,8 +160,9 @@ def test_health_stays_fast_during_a_long_generation(server: Server) -> None:
     worker.join(timeout=120)
     assert still_generating, "the generation finished too early to prove anything"
     assert result["response"].status_code == 200
-    # The median is the contract; the slowest call gets slack for a busy 2-core CI machine.
-    assert statistics.median(latencies) < 0.05 and max(latencies) < 0.25, latencies
+    # The median is the contract (a blocked event loop would make every call wait for the
+    # generation); the slowest call gets slack for a 2-core machine busy with other work.
+    assert statistics.median(latencies) < 0.05 and max(latencies) < 1.0, latencies
 
 
 def test_a_missing_model_leaves_the_others_serving(tiny_models: Path, tmp_path: Path) -> None:

@@ -93,3 +93,11 @@ def test_errors_and_the_key(client: openai.OpenAI, tiny_models: Path) -> None:
     )
     with pytest.raises(openai.AuthenticationError):
         stranger.completions.create(model="generate", prompt="x", max_tokens=2)
+
+
+def test_errors_of_every_layer_take_openai_shape(client: openai.OpenAI) -> None:
+    http = client._client  # the TestClient
+    for body, headers in ((b"\x00", {}), (b"{}", {"Authorization": "Bearer wrong"})):
+        response = http.post("/v1/completions", content=body, headers=headers)
+        error = response.json()["error"]
+        assert set(error) == {"message", "type", "param", "code"} and error["message"], error

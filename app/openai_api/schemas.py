@@ -102,3 +102,21 @@ class ModelCard(BaseModel):
 class ModelCards(BaseModel):
     object: Literal["list"] = "list"
     data: list[ModelCard]
+
+
+class OpenAIError(BaseModel):
+    message: str
+    type: str
+    param: str | None = None
+    code: str | None = None
+
+
+class OpenAIErrorBody(BaseModel):
+    """Every error on /v1/ (app/errors.py rewrites the service's own shape into this one)."""
+
+    error: OpenAIError
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {"model": OpenAIErrorBody} for status in (400, 404, 413, 422, 503)
+}

@@ -16,8 +16,8 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.deps import RegistryDep, SettingsDep
-from app.errors import ERROR_RESPONSES
 from app.generation import Stream, pieces
+from app.openai_api.schemas import ERROR_RESPONSES as OPENAI_ERRORS
 from app.openai_api.schemas import (
     Choice,
     Completion,
@@ -31,7 +31,7 @@ from app.preprocessing import encode_chars
 from app.tasks.base import json_response
 from app.tasks.generate import GeneratePredictor, GenerateRequest, Generation, check_limits
 
-router = APIRouter(prefix="/v1", tags=["openai"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1", tags=["openai"], responses=OPENAI_ERRORS)
 _IDS = itertools.count(1)
 
 
