@@ -28,7 +28,7 @@ from app.main import create_app
 from app.registry import Registry
 from app.tasks.base import ModelInfo, Predictor
 from app.tasks.generate import GenerateRequest, Generation
-from app.tasks.sentiment import SentimentPrediction
+from app.tasks.sentiment import SentimentPrediction, prediction
 
 POSITIVE_WORDS = ["great", "wonderful", "moving", "superb", "loved", "brilliant"]
 NEGATIVE_WORDS = ["awful", "boring", "dull", "terrible", "hated", "waste"]
@@ -112,10 +112,7 @@ class FakeClassifier:
     info = ModelInfo(name="sentiment", version="2", input={"labels": ["negative", "positive"]})
 
     async def classify(self, texts: Sequence[str]) -> list[SentimentPrediction]:
-        return [
-            SentimentPrediction(label="positive" if "good" in t else "negative", score=0.75)
-            for t in texts
-        ]
+        return [prediction(0.75 if "good" in t else 0.25, ("negative", "positive")) for t in texts]
 
     def warm_up(self) -> None:
         pass

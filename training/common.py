@@ -53,15 +53,16 @@ class FitConfig(Protocol):
 
 def fit_and_reload_best(
     model: keras.Model,
-    train: tuple[np.ndarray, np.ndarray],
-    validation: tuple[np.ndarray, np.ndarray],
+    train: tuple[Any, np.ndarray] | tf.data.Dataset,
+    validation: tuple[Any, np.ndarray],
     config: FitConfig,
     scratch: Path,
 ) -> keras.callbacks.History:
     """Fit with early stopping and a time budget, then load the weights of the best epoch.
 
     Training pairs are shuffled every epoch (never across the train / validation border: the two
-    come in separately). The best weights pass through a file in `scratch`, removed afterwards.
+    come in separately); `train` may also be a batched tf.data.Dataset. The best weights pass
+    through a file in `scratch`, removed afterwards.
     """
     checkpoint = scratch / "best.weights.h5"
     callbacks = [
@@ -69,11 +70,14 @@ def fit_and_reload_best(
             checkpoint, monitor="val_loss", save_best_only=True, save_weights_only=True
         ),
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience),
-        TimeBudget(config.time_budget),
     ]
+    if config.time_budget > 0:  # an explicit option only: presets must not depend on speed
+        callbacks.append(TimeBudget(config.time_budget))
     batches = (
-        tf.data.Dataset.from_tensor_slices(train)
-        .shuffle(len(train[0]), seed=config.seed)
+        train  # already batched and shuffled by the caller
+        if isinstance(train, tf.data.Dataset)
+        else tf.data.Dataset.from_tensor_slices(train)
+        .shuffle(len(train[1]), seed=config.seed)
         .batch(config.batch_size)
     )
     history = model.fit(
