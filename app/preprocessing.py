@@ -7,7 +7,6 @@ so the two agree bit for bit (tests/test_preprocessing.py checks it).
 from __future__ import annotations
 
 import functools
-import itertools
 import re
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
@@ -97,10 +96,7 @@ NGRAM_PAD, NGRAM_ALWAYS = 0, 1  # padding; an id every text has, so no text has 
 
 
 def ngram_ids(tokens: list[str], spec: SentimentPreprocessing) -> np.ndarray:
-    """Hashed unigram and bigram ids of the last `ngram_tokens` tokens, right-padded with 0.
-
-    crc32 is stable across processes and platforms (Python's hash() is salted per process).
-    """
+    """Hashed unigram and bigram ids of the last `ngram_tokens` tokens, right-padded with 0."""
     grams = hashed_ngrams(tokens[-spec.ngram_tokens :] if spec.ngram_tokens else [], spec)
     out = np.full(spec.ngram_length, NGRAM_PAD, dtype=np.int32)
     out[0] = NGRAM_ALWAYS
@@ -108,23 +104,39 @@ def ngram_ids(tokens: list[str], spec: SentimentPreprocessing) -> np.ndarray:
     return out
 
 
-def hashed_ngrams(tokens: list[str], spec: SentimentPreprocessing) -> list[int]:
-    """The ids of the unigrams, then of the bigrams, of `tokens` (all of them)."""
-    grams = tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
-    return [2 + _crc32(g) % spec.ngram_buckets for g in grams]
+_BIGRAM_MULTIPLIER = np.uint64(1_000_003)  # a prime: (a, b) and (b, a) hash apart
+
+
+def hashed_ngrams(tokens: list[str], spec: SentimentPreprocessing) -> np.ndarray:
+    """The ids of the unigrams, then of the bigrams, of `tokens` (all of them).
+
+    A token hashes to h = crc32(its UTF-8 bytes), stable across processes and platforms
+    (Python's hash() is salted per process); a bigram (a, b) to (h(a) * 1000003 + h(b)) mod 2^32.
+    Either lands in 2 + hash % ngram_buckets. Bigrams are combined in numpy, not hashed as text:
+    this keeps preprocessing a small part of a request's cost.
+    """
+    hashes = np.fromiter((_crc32(t) for t in tokens), dtype=np.uint64, count=len(tokens))
+    pairs = (hashes[:-1] * _BIGRAM_MULTIPLIER + hashes[1:]) & np.uint64(0xFFFFFFFF)
+    grams = np.concatenate([hashes, pairs]) if len(tokens) > 1 else hashes
+    return (2 + grams % np.uint64(spec.ngram_buckets)).astype(np.int64)
 
 
 @functools.lru_cache(maxsize=1 << 18)
-def _crc32(gram: str) -> int:
-    # Cached: the same words and word pairs come back again and again.
-    return zlib.crc32(gram.encode())
+def _crc32(token: str) -> int:
+    # Cached: the same words come back again and again.
+    return zlib.crc32(token.encode())
 
 
 def sentiment_inputs(
     texts: Sequence[str], index: Mapping[str, int], spec: SentimentPreprocessing
 ) -> dict[str, np.ndarray]:
     """The model's inputs by name: `token_ids`, plus `ngram_ids` for a model with a wide part."""
-    tokenized = [tokenize(text) for text in texts]
+    return inputs_from_tokens([tokenize(text) for text in texts], index, spec)
+
+
+def inputs_from_tokens(
+    tokenized: Sequence[list[str]], index: Mapping[str, int], spec: SentimentPreprocessing
+) -> dict[str, np.ndarray]:
     inputs = {
         "token_ids": _stack([encode_tokens(t, index, spec) for t in tokenized], spec.max_length)
     }

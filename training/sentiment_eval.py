@@ -4,7 +4,6 @@ baseline that the model has to beat, all computed in the same run as the model."
 from __future__ import annotations
 
 import csv
-import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from tqdm import tqdm
 
 from app.artifacts import SentimentPreprocessing
-from app.preprocessing import hashed_ngrams, tokenize
+from app.preprocessing import hashed_ngrams
 
 
 def classification_metrics(scores: np.ndarray, labels: np.ndarray) -> dict[str, float]:
@@ -90,11 +89,11 @@ def plot_reliability(scores: np.ndarray, labels: np.ndarray, path: Path, bins: i
     plt.close(fig)
 
 
-def ngram_counts(texts: list[str], spec: SentimentPreprocessing) -> sparse.csr_matrix:
+def ngram_counts(tokenized: list[list[str]], spec: SentimentPreprocessing) -> sparse.csr_matrix:
     """Counts of every unigram and bigram of each whole text, hashed as for the wide part."""
-    rows = [hashed_ngrams(tokenize(text), spec) for text in tqdm(texts, desc="n-gram counts")]
+    rows = [hashed_ngrams(tokens, spec) for tokens in tqdm(tokenized, desc="n-gram counts")]
     pointers = np.cumsum([0] + [len(r) for r in rows])
-    columns = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=pointers[-1])
+    columns = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
     ones = np.ones(len(columns), dtype=np.float64)
     shape = (len(rows), spec.ngram_buckets + 2)
     counts = sparse.csr_matrix((ones, columns, pointers), shape=shape)
