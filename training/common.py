@@ -54,7 +54,7 @@ class FitConfig(Protocol):
 def fit_and_reload_best(
     model: keras.Model,
     train: tuple[Any, np.ndarray] | tf.data.Dataset,
-    validation: tuple[Any, np.ndarray],
+    validation: tuple[Any, Any],
     config: FitConfig,
     scratch: Path,
 ) -> keras.callbacks.History:
