@@ -20,7 +20,7 @@ from app.tasks.sentiment import SentimentPredictor
 
 PROBE_FILE = Path(__file__).parent / "data" / "sentiment_probe.csv"
 # The default model must get at least this share of the probe set right (measured: see README).
-DEFAULT_MODEL_PASS_RATE = 0.85
+DEFAULT_MODEL_PASS_RATE = 0.80
 
 
 def read_probe() -> list[tuple[str, str]]:

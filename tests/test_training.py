@@ -69,7 +69,9 @@ def test_sentiment_artifact_reproduces_training_encoding(tiny_models: Path, tmp_
     onnx_out = session.run(None, inputs)[0]
     keras_out = np.asarray(load_keras(version_dir / KERAS_FILE)(inputs))
     np.testing.assert_allclose(onnx_out, keras_out, atol=1e-4)
-    assert ((onnx_out > 0) & (onnx_out < 1)).all()
+    # Probabilities; the tiny model's may round to exactly 0 or 1: its validation split is
+    # separable, so calibration sharpens it as far as it may (temperature exp(-3)).
+    assert ((onnx_out >= 0) & (onnx_out <= 1)).all()
 
 
 def test_generate_step_model_carries_state(tiny_models: Path) -> None:

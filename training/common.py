@@ -57,6 +57,7 @@ def fit_and_reload_best(
     validation: tuple[Any, Any],
     config: FitConfig,
     scratch: Path,
+    monitor: str = "val_loss",
 ) -> keras.callbacks.History:
     """Fit with early stopping and a time budget, then load the weights of the best epoch.
 
@@ -67,9 +68,9 @@ def fit_and_reload_best(
     checkpoint = scratch / "best.weights.h5"
     callbacks = [
         keras.callbacks.ModelCheckpoint(
-            checkpoint, monitor="val_loss", save_best_only=True, save_weights_only=True
+            checkpoint, monitor=monitor, save_best_only=True, save_weights_only=True
         ),
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience),
+        keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience),
     ]
     if config.time_budget > 0:  # an explicit option only: presets must not depend on speed
         callbacks.append(TimeBudget(config.time_budget))
