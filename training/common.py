@@ -68,9 +68,9 @@ def fit_and_reload_best(
     checkpoint = scratch / "best.weights.h5"
     callbacks = [
         keras.callbacks.ModelCheckpoint(
-            checkpoint, monitor=monitor, save_best_only=True, save_weights_only=True
+            checkpoint, monitor=monitor, mode="min", save_best_only=True, save_weights_only=True
         ),
-        keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience),
+        keras.callbacks.EarlyStopping(monitor=monitor, mode="min", patience=config.patience),
     ]
     if config.time_budget > 0:  # an explicit option only: presets must not depend on speed
         callbacks.append(TimeBudget(config.time_budget))
