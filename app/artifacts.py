@@ -67,6 +67,17 @@ class SentimentPreprocessing(_Strict):
     padding: Literal["pre"] = "pre"
     truncating: Literal["pre"] = "pre"
     labels: tuple[str, str] = ("negative", "positive")
+    # The wide (bag of n-grams) input: unigrams and bigrams of the last `ngram_tokens` tokens,
+    # hashed into 2 + ngram_buckets ids as app/preprocessing.py says (0 pads, 1 is always there).
+    # 0 tokens: a model without that input (artifacts written before it existed).
+    ngram_tokens: int = Field(default=0, ge=0)
+    ngram_buckets: int = Field(default=1, gt=0)
+    ngram_hash: Literal["crc32-pairs"] = "crc32-pairs"
+
+    @property
+    def ngram_length(self) -> int:
+        """Length of the `ngram_ids` input: the constant id, n unigrams, n - 1 bigrams."""
+        return 2 * self.ngram_tokens
 
 
 class GeneratePreprocessing(_Strict):

@@ -21,7 +21,7 @@ import numpy as np
 from app.artifacts import GeneratePreprocessing
 from app.batching import IDLE_THREAD_SECONDS, BatchObserver, Overloaded
 from app.runtime import Runtime
-from app.sampling import next_token
+from app.sampling import TokenHistory, next_token, penalise
 
 FinishReason = Literal["length", "stop"]
 # What the engine thread hands a stream after each step: new text, finish reason, failure.
@@ -36,6 +36,14 @@ class Sampling:
     top_p: float = 1.0
     seed: int | None = None
     stop: tuple[str, ...] = ()
+    repetition_penalty: float = 1.0
+    frequency_penalty: float = 0.0
+    presence_penalty: float = 0.0
+
+    @property
+    def penalised(self) -> bool:
+        off = (1.0, 0.0, 0.0)
+        return (self.repetition_penalty, self.frequency_penalty, self.presence_penalty) != off
 
 
 @dataclass(eq=False)
@@ -51,6 +59,7 @@ class Stream:
     cancelled: bool = False  # set when the client goes away; the engine then drops the stream
     states: list[np.ndarray] | None = None  # [1, units] each; None until the prompt has run
     last_id: int = 0
+    history: TokenHistory | None = None  # tokens so far, kept only when a penalty is on
     emitted: int = 0  # characters of `text` already handed to the client
     # Written by the engine thread through `loop`; read by the request's coroutine.
     updates: asyncio.Queue[Update] = field(default_factory=asyncio.Queue)
@@ -99,12 +108,21 @@ def advance(runtime: Runtime, spec: GeneratePreprocessing, streams: Sequence[Str
         for row, i in enumerate(stepping):
             streams[i].states = [s[row : row + 1] for s in states]
             logits[i] = out[row, -1]
-    tokens = []
-    for i, stream in enumerate(streams):
-        s = stream.sampling
-        stream.last_id = next_token(logits[i], stream.rng, s.temperature, s.top_k, s.top_p)
-        tokens.append(stream.last_id)
-    return tokens
+    return [_sample(stream, logits[i], len(spec.vocabulary)) for i, stream in enumerate(streams)]
+
+
+def _sample(stream: Stream, logits: np.ndarray, vocab_size: int) -> int:
+    s = stream.sampling
+    if s.penalised:
+        if stream.history is None:
+            stream.history = TokenHistory(vocab_size, stream.prompt_ids)
+        logits = penalise(
+            logits, stream.history, s.repetition_penalty, s.frequency_penalty, s.presence_penalty
+        )
+    stream.last_id = next_token(logits, stream.rng, s.temperature, s.top_k, s.top_p)
+    if stream.history is not None:
+        stream.history.add(stream.last_id)
+    return stream.last_id
 
 
 def _states(stream: Stream) -> list[np.ndarray]:

@@ -6,8 +6,10 @@ so the two agree bit for bit (tests/test_preprocessing.py checks it).
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Mapping
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -131,8 +133,14 @@ def vocab_index(vocabulary: Iterable[str], spec: SentimentPreprocessing) -> dict
 
 
 def encode_text(text: str, index: Mapping[str, int], spec: SentimentPreprocessing) -> np.ndarray:
+    return encode_tokens(tokenize(text), index, spec)
+
+
+def encode_tokens(
+    tokens: list[str], index: Mapping[str, int], spec: SentimentPreprocessing
+) -> np.ndarray:
     """Fixed-length int32 ids: the last `max_length` tokens, left-padded with `pad_id`."""
-    ids = [index.get(token, spec.oov_id) for token in tokenize(text)][-spec.max_length :]
+    ids = [index.get(token, spec.oov_id) for token in tokens[-spec.max_length :]]
     out = np.full(spec.max_length, spec.pad_id, dtype=np.int32)
     if ids:
         out[-len(ids) :] = ids
@@ -146,6 +154,64 @@ def encode_texts(
     if not rows:
         return np.zeros((0, spec.max_length), dtype=np.int32)
     return np.stack(rows)
+
+
+NGRAM_PAD, NGRAM_ALWAYS = 0, 1  # padding; an id every text has, so no text has zero n-grams
+
+
+def ngram_ids(tokens: list[str], spec: SentimentPreprocessing) -> np.ndarray:
+    """Hashed unigram and bigram ids of the last `ngram_tokens` tokens, right-padded with 0."""
+    grams = hashed_ngrams(tokens[-spec.ngram_tokens :] if spec.ngram_tokens else [], spec)
+    out = np.full(spec.ngram_length, NGRAM_PAD, dtype=np.int32)
+    out[0] = NGRAM_ALWAYS
+    out[1 : 1 + len(grams)] = grams
+    return out
+
+
+_BIGRAM_MULTIPLIER = np.uint64(1_000_003)  # a prime: (a, b) and (b, a) hash apart
+
+
+def hashed_ngrams(tokens: list[str], spec: SentimentPreprocessing) -> np.ndarray:
+    """The ids of the unigrams, then of the bigrams, of `tokens` (all of them).
+
+    A token hashes to h = crc32(its UTF-8 bytes), stable across processes and platforms
+    (Python's hash() is salted per process); a bigram (a, b) to (h(a) * 1000003 + h(b)) mod 2^32.
+    Either lands in 2 + hash % ngram_buckets. Bigrams are combined in numpy, not hashed as text:
+    this keeps preprocessing a small part of a request's cost.
+    """
+    hashes = np.fromiter((_crc32(t) for t in tokens), dtype=np.uint64, count=len(tokens))
+    pairs = (hashes[:-1] * _BIGRAM_MULTIPLIER + hashes[1:]) & np.uint64(0xFFFFFFFF)
+    grams = np.concatenate([hashes, pairs]) if len(tokens) > 1 else hashes
+    return (2 + grams % np.uint64(spec.ngram_buckets)).astype(np.int64)
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _crc32(token: str) -> int:
+    # Cached: the same words come back again and again.
+    return zlib.crc32(token.encode())
+
+
+def sentiment_inputs(
+    texts: Sequence[str], index: Mapping[str, int], spec: SentimentPreprocessing
+) -> dict[str, np.ndarray]:
+    """The model's inputs by name: `token_ids`, plus `ngram_ids` for a model with a wide part."""
+    return inputs_from_tokens([tokenize(text) for text in texts], index, spec)
+
+
+def inputs_from_tokens(
+    tokenized: Sequence[list[str]], index: Mapping[str, int], spec: SentimentPreprocessing
+) -> dict[str, np.ndarray]:
+    inputs = {
+        "token_ids": _stack([encode_tokens(t, index, spec) for t in tokenized], spec.max_length)
+    }
+    if spec.ngram_tokens:
+        rows = [ngram_ids(t, spec) for t in tokenized]
+        inputs["ngram_ids"] = _stack(rows, spec.ngram_length)
+    return inputs
+
+
+def _stack(rows: list[np.ndarray], width: int) -> np.ndarray:
+    return np.stack(rows) if rows else np.zeros((0, width), dtype=np.int32)
 
 
 # --- generate -------------------------------------------------------------------------------

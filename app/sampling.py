@@ -1,4 +1,5 @@
-"""Choosing the next token from a model's logits: greedy, temperature, top-k and nucleus (top-p).
+"""Choosing the next token from a model's logits: greedy, temperature, top-k and nucleus (top-p),
+after the repetition, frequency and presence penalties.
 
 Pure numpy with an explicit generator per request, so the same seed and parameters give the same
 text no matter what else runs at the same time.
@@ -32,6 +33,48 @@ def next_token(
     cumulative = np.cumsum(probs)
     index = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
     return min(index, probs.size - 1)
+
+
+class TokenHistory:
+    """What the penalties need to know about one stream: which tokens occurred, how often.
+
+    `seen` covers the prompt and the generated tokens (the repetition penalty, as in TGI and
+    Hugging Face); `counts` covers the generated tokens only (frequency and presence penalties,
+    as in OpenAI and vLLM).
+    """
+
+    def __init__(self, vocab_size: int, prompt_ids: np.ndarray) -> None:
+        self.seen = np.zeros(vocab_size, dtype=bool)
+        self.seen[np.asarray(prompt_ids, dtype=np.int64)] = True
+        self.counts = np.zeros(vocab_size, dtype=np.int64)
+
+    def add(self, token: int) -> None:
+        self.seen[token] = True
+        self.counts[token] += 1
+
+
+def penalise(
+    logits: np.ndarray,
+    history: TokenHistory,
+    repetition_penalty: float = 1.0,
+    frequency_penalty: float = 0.0,
+    presence_penalty: float = 0.0,
+) -> np.ndarray:
+    """Logits with the penalties applied; 1.0, 0 and 0 leave them as they are.
+
+    repetition_penalty divides the positive logits of tokens seen so far and multiplies the
+    negative ones (either way they get less likely for a penalty above 1). frequency_penalty
+    subtracts penalty x times-generated, presence_penalty subtracts the penalty once per token
+    generated at least once.
+    """
+    out = np.asarray(logits, dtype=np.float64)
+    if repetition_penalty != 1.0:
+        seen = out[history.seen]
+        out = out.copy()
+        out[history.seen] = np.where(seen > 0, seen / repetition_penalty, seen * repetition_penalty)
+    if frequency_penalty or presence_penalty:
+        out = out - frequency_penalty * history.counts - presence_penalty * (history.counts > 0)
+    return out
 
 
 def _nucleus(probs: np.ndarray, top_p: float) -> np.ndarray:

@@ -30,7 +30,7 @@ from app.registry import Registry, Target
 from app.tasks.base import ModelInfo, Predictor
 from app.tasks.forecast import Forecasts
 from app.tasks.generate import GenerateRequest, Generation
-from app.tasks.sentiment import SentimentPrediction
+from app.tasks.sentiment import SentimentPrediction, prediction
 
 # No per-example deadline: speed is measured in bench/, and a busy 2-core CI machine once took
 # 416 ms for an example that takes 0.3 ms alone.
@@ -132,10 +132,7 @@ class FakeClassifier:
     info = ModelInfo(name="sentiment", version="2", input={"labels": ["negative", "positive"]})
 
     async def classify(self, texts: Sequence[str]) -> list[SentimentPrediction]:
-        return [
-            SentimentPrediction(label="positive" if "good" in t else "negative", score=0.75)
-            for t in texts
-        ]
+        return [prediction(0.75 if "good" in t else 0.25, ("negative", "positive")) for t in texts]
 
     def warm_up(self) -> None:
         pass

@@ -57,6 +57,11 @@ SERIES = [1.0, 2.0, 3.0, 4.0]
         ("/generate", {"stop": "\n"}, "body.stop"),
         ("/generate", {"stop": [""]}, "body.stop[0]"),
         ("/generate", {"stream": "yes"}, "body.stream"),
+        ("/generate", {"repetition_penalty": 0}, "body.repetition_penalty"),
+        ("/generate", {"repetition_penalty": 10.5}, "body.repetition_penalty"),
+        ("/generate", {"frequency_penalty": 2.01}, "body.frequency_penalty"),
+        ("/generate", {"presence_penalty": -2.5}, "body.presence_penalty"),
+        ("/generate", {"presence_penalty": "1"}, "body.presence_penalty"),
     ],
 )
 def test_schema_violations_are_422_naming_the_field(

@@ -16,6 +16,8 @@ from app.preprocessing import (
     encode_chars,
     encode_text,
     forecast_inputs,
+    ngram_ids,
+    sentiment_inputs,
     tokenize,
     vocab_index,
 )
@@ -122,6 +124,38 @@ def test_encode_text_keeps_the_last_tokens_and_pads_on_the_left() -> None:
     np.testing.assert_array_equal(encode_text("good movie", index, SENTIMENT), [0, 0, 0, 2, 1])
     long_text = "bad bad bad bad good good"
     np.testing.assert_array_equal(encode_text(long_text, index, SENTIMENT), [3, 3, 3, 2, 2])
+
+
+WIDE = SentimentPreprocessing(max_length=5, ngram_tokens=3, ngram_buckets=1000)
+
+
+def test_ngram_ids_are_pinned() -> None:
+    """A saved model depends on these exact numbers (see hashed_ngrams): a change here would
+    silently break every artifact already trained."""
+    np.testing.assert_array_equal(ngram_ids(["not", "good"], WIDE), [1, 295, 196, 139, 0, 0])
+    # Only the last `ngram_tokens` tokens count; the constant id 1 is always there.
+    long = ngram_ids(["x", "y", "z", "not", "good"], WIDE)
+    np.testing.assert_array_equal(long[[0, 2, 3, 5]], [1, 295, 196, 139])
+    np.testing.assert_array_equal(ngram_ids([], WIDE), [1, 0, 0, 0, 0, 0])
+
+
+@given(st.lists(st.text(min_size=1, max_size=8), max_size=10))
+def test_ngram_ids_stay_in_range(tokens: list[str]) -> None:
+    ids = ngram_ids(tokens, WIDE)
+    used = min(len(tokens), WIDE.ngram_tokens)
+    grams = 2 * used - 1 if used else 0
+    assert ids.shape == (WIDE.ngram_length,) and ids[0] == 1
+    assert ((ids[1 : 1 + grams] >= 2) & (ids[1 : 1 + grams] < 1002)).all()
+    assert (ids[1 + grams :] == 0).all()
+
+
+def test_sentiment_inputs_name_what_the_model_reads() -> None:
+    index = vocab_index(["good"], WIDE)
+    inputs = sentiment_inputs(["Not GOOD.", "good"], index, WIDE)
+    np.testing.assert_array_equal(inputs["token_ids"][0], [0, 0, 0, 1, 2])
+    np.testing.assert_array_equal(inputs["ngram_ids"][0], [1, 295, 196, 139, 0, 0])
+    assert set(sentiment_inputs(["good"], index, SENTIMENT)) == {"token_ids"}  # no wide part
+    assert sentiment_inputs([], index, WIDE)["ngram_ids"].shape == (0, 6)
 
 
 @given(st.text(max_size=50))

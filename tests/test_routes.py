@@ -57,7 +57,9 @@ def test_sentiment_single_text(client: TestClient) -> None:
     response = client.post("/sentiment", json={"text": "a good film"})
     assert response.status_code == 200
     assert response.json() == {
-        "predictions": [{"label": "positive", "score": 0.75}],
+        "predictions": [
+            {"label": "positive", "score": 0.75, "scores": {"negative": 0.25, "positive": 0.75}}
+        ],
         "model": {"name": "sentiment", "version": "2"},
     }
 

@@ -68,6 +68,8 @@ REQUESTS = [
     {"prompt": "O", "max_tokens": 25, "temperature": 0, "seed": None},
     {"prompt": "JULIET:\nO Romeo", "max_tokens": 60, "top_k": 5, "seed": 2},
     {"prompt": "", "max_tokens": 33, "top_p": 0.8, "seed": 3, "stop": ["\n\n", "eo"]},
+    {"prompt": "ROMEO:", "max_tokens": 50, "temperature": 0, "frequency_penalty": 0.7},
+    {"prompt": "O", "max_tokens": 45, "seed": 4, "repetition_penalty": 1.3, "presence_penalty": 1},
 ]
 
 

@@ -108,11 +108,19 @@ def test_temperature_outside_its_range_is_422(api: TestClient, temperature: floa
     st.floats(0, 1, exclude_min=True),
     st.integers(0, 4),
     st.none() | st.integers(0, 2**64 - 1),
+    st.tuples(st.floats(0, 10, exclude_min=True), st.floats(-2, 2), st.floats(-2, 2)),
 )
 def test_any_valid_sampling_parameters_are_accepted(
-    api: TestClient, temperature: float, top_p: float, top_k: int, seed: int | None
+    api: TestClient,
+    temperature: float,
+    top_p: float,
+    top_k: int,
+    seed: int | None,
+    penalties: tuple[float, float, float],
 ) -> None:
     body = {"temperature": temperature, "top_p": top_p, "top_k": top_k, "seed": seed}
+    names = ("repetition_penalty", "frequency_penalty", "presence_penalty")
+    body |= dict(zip(names, penalties, strict=True))
     response = api.post("/generate", content=json.dumps(body | {"max_tokens": 3}), headers=JSON)
     assert response.status_code == 200, response.text
 

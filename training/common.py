@@ -53,27 +53,32 @@ class FitConfig(Protocol):
 
 def fit_and_reload_best(
     model: keras.Model,
-    train: tuple[Any, np.ndarray],  # inputs: an array, or a dict of them by input name
-    validation: tuple[Any, np.ndarray],
+    train: tuple[Any, np.ndarray] | tf.data.Dataset,  # inputs: an array, or a dict by name
+    validation: tuple[Any, Any],
     config: FitConfig,
     scratch: Path,
+    monitor: str = "val_loss",
 ) -> keras.callbacks.History:
     """Fit with early stopping and a time budget, then load the weights of the best epoch.
 
     Training pairs are shuffled every epoch (never across the train / validation border: the two
-    come in separately). The best weights pass through a file in `scratch`, removed afterwards.
+    come in separately); `train` may also be a batched tf.data.Dataset. The best weights pass
+    through a file in `scratch`, removed afterwards.
     """
     checkpoint = scratch / "best.weights.h5"
     callbacks = [
         keras.callbacks.ModelCheckpoint(
-            checkpoint, monitor="val_loss", save_best_only=True, save_weights_only=True
+            checkpoint, monitor=monitor, mode="min", save_best_only=True, save_weights_only=True
         ),
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience),
-        TimeBudget(config.time_budget),
+        keras.callbacks.EarlyStopping(monitor=monitor, mode="min", patience=config.patience),
     ]
+    if config.time_budget > 0:  # an explicit option only: presets must not depend on speed
+        callbacks.append(TimeBudget(config.time_budget))
     batches = (
-        tf.data.Dataset.from_tensor_slices(train)
-        .shuffle(len(train[0]), seed=config.seed)
+        train  # already batched and shuffled by the caller
+        if isinstance(train, tf.data.Dataset)
+        else tf.data.Dataset.from_tensor_slices(train)
+        .shuffle(len(train[1]), seed=config.seed)
         .batch(config.batch_size)
     )
     history = model.fit(

@@ -32,13 +32,18 @@ class GenerateConfig:
     units: int = 256
     embedding_dim: int = 64
     dropout: float = 0.0  # a short schedule underfits rather than overfits
-    seq_length: int = 128  # characters per training sequence (truncated backprop length)
-    held_out_fraction: float = 0.1  # the end of the text, never seen in training
-    epochs: int = 30
+    # Characters per training sequence (truncated backprop length). 64 rather than 128: twice
+    # the updates for the same characters; validation loss after 2 epochs 1.629 vs 1.756.
+    seq_length: int = 64
+    # Contiguous split: train, then validation (picks the best epoch), then test (reported only).
+    validation_fraction: float = 0.05
+    test_fraction: float = 0.05
+    epochs: int = 4  # fixed, so the result does not depend on the machine's speed
     batch_size: int = 64
-    learning_rate: float = 3e-3
+    learning_rate: float = 3e-3  # peak; cosine decay to `final_lr_fraction` of it by the end
+    final_lr_fraction: float = 0.05
     patience: int = 3
-    time_budget: float = 150.0  # seconds of fitting at most
+    time_budget: float = 0.0  # seconds of fitting at most; 0 = none (only as an explicit option)
     seed: int = 42
     sample_prompt: str = "ROMEO:\n"
     sample_length: int = 300
@@ -47,7 +52,9 @@ class GenerateConfig:
 CONFIG = GenerateConfig
 
 
-def build(config: GenerateConfig, vocab_size: int) -> tuple[keras.Model, keras.Model]:
+def build(
+    config: GenerateConfig, vocab_size: int, steps_per_epoch: int = 1
+) -> tuple[keras.Model, keras.Model]:
     """A training model (sequence in, logits out) and a step model sharing its weights."""
     layer = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[config.cell]
     embed = keras.layers.Embedding(vocab_size, config.embedding_dim)
@@ -74,8 +81,12 @@ def build(config: GenerateConfig, vocab_size: int) -> tuple[keras.Model, keras.M
         states_out += states
     step_model = keras.Model([step_ids, *states_in], [head(x), *states_out], name="char_lm_step")
 
+    # A decaying rate ends a short, fixed schedule in a sharper minimum than a constant one.
+    schedule = keras.optimizers.schedules.CosineDecay(
+        config.learning_rate, config.epochs * steps_per_epoch, alpha=config.final_lr_fraction
+    )
     train_model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=1.0),
+        optimizer=keras.optimizers.Adam(schedule, clipnorm=1.0),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
     return train_model, step_model
@@ -87,6 +98,15 @@ def sequences(ids: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
     x = ids[: count * length].reshape(count, length)
     y = ids[1 : count * length + 1].reshape(count, length)
     return x, y
+
+
+def split_text(
+    ids: np.ndarray, config: GenerateConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Train, validation and test parts of the text, in this order, without overlap."""
+    val_start = int(len(ids) * (1 - config.validation_fraction - config.test_fraction))
+    test_start = int(len(ids) * (1 - config.test_fraction))
+    return ids[:val_start], ids[val_start:test_start], ids[test_start:]
 
 
 def held_out_loss(step_model: keras.Model, ids: np.ndarray, streams: int = 16) -> float:
@@ -139,21 +159,25 @@ def train(config: GenerateConfig, data_dir: Path, models_dir: Path, download: bo
         units=config.units,
     )
     ids = encode_chars(corpus.text, char_index(spec))
-    cut = int(len(ids) * (1 - config.held_out_fraction))
-    train_ids, held_out = ids[:cut], ids[cut:]
-    # Early stopping watches the first half of the held-out part; the metric uses all of it.
+    train_ids, val_ids, test_ids = split_text(ids, config)
+    # The best epoch is chosen on validation; the test part is read once, for the metric.
     x_train, y_train = sequences(train_ids, config.seq_length)
-    x_val, y_val = sequences(held_out[: len(held_out) // 2], config.seq_length)
-    print(f"generate: {corpus.name}, {len(train_ids)} train / {len(held_out)} held-out chars")
+    x_val, y_val = sequences(val_ids, config.seq_length)
+    print(
+        f"generate: {corpus.name}, {len(train_ids)} train / {len(val_ids)} validation / "
+        f"{len(test_ids)} test chars"
+    )
 
-    train_model, step_model = build(config, len(spec.vocabulary))
+    steps = -(-len(x_train) // config.batch_size)
+    train_model, step_model = build(config, len(spec.vocabulary), steps)
     with staging_dir(models_dir, "generate") as staging:
         history = fit_and_reload_best(
             train_model, (x_train, y_train), (x_val, y_val), config, staging
         )
-        loss = held_out_loss(step_model, held_out)
+        val_loss = held_out_loss(step_model, val_ids)
+        loss = held_out_loss(step_model, test_ids)
         text = sample(step_model, spec, config.sample_prompt, config.sample_length, config.seed)
-        print(f"generate: held-out {loss:.3f} nats/char; sample:\n{text}")
+        print(f"generate: validation {val_loss:.3f}, test {loss:.3f} nats/char; sample:\n{text}")
         signature = (
             tf.TensorSpec((None, None), tf.int32, name="char_ids"),
             *(
@@ -175,7 +199,8 @@ def train(config: GenerateConfig, data_dir: Path, models_dir: Path, download: bo
                 "metrics": {
                     "nats_per_char": loss,
                     "perplexity": float(np.exp(loss)),
-                    "held_out_chars": float(len(held_out)),
+                    "validation_nats_per_char": val_loss,
+                    "test_chars": float(len(test_ids)),
                 },
                 "sample": config.sample_prompt + text,
                 "training_seconds": round(time.monotonic() - started, 1),

@@ -24,6 +24,7 @@ from app.runtime import Runtime, check_inputs
 from app.tasks.base import ModelInfo, ModelRef, PlainText, StrictRequest
 
 MIN_TEMPERATURE = 0.01  # below this, logits / temperature overflows; use 0 for greedy
+MAX_REPETITION_PENALTY = 10.0  # beyond this every seen character is simply banned
 
 
 class GenerateRequest(StrictRequest):
@@ -51,6 +52,30 @@ class GenerateRequest(StrictRequest):
         default_factory=list,
         description="end at the first of these; it is not returned",
         examples=[["\n\n"]],
+    )
+    repetition_penalty: float = Field(
+        default=1.0,
+        gt=0,
+        le=MAX_REPETITION_PENALTY,
+        description="as in TGI: logits of characters already in the prompt or the output are "
+        "divided by it when positive, multiplied when negative; 1 = off, above 1 discourages",
+        examples=[1.2],
+    )
+    frequency_penalty: float = Field(
+        default=0.0,
+        ge=-2,
+        le=2,
+        description="as in OpenAI/vLLM: subtracted from a character's logit once per time it "
+        "was generated so far; 0 = off",
+        examples=[0.5],
+    )
+    presence_penalty: float = Field(
+        default=0.0,
+        ge=-2,
+        le=2,
+        description="as in OpenAI/vLLM: subtracted once from the logit of every character "
+        "generated so far; 0 = off",
+        examples=[0.0],
     )
     stream: bool = Field(
         default=False,
@@ -162,6 +187,9 @@ class GeneratePredictor:
             request.top_p,
             request.seed,
             tuple(request.stop),
+            request.repetition_penalty,
+            request.frequency_penalty,
+            request.presence_penalty,
         )
         ids = self._prompt_ids(request.prompt)
         return Stream(ids, sampling, np.random.default_rng(request.seed))

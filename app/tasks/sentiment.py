@@ -1,7 +1,9 @@
-"""Sentiment: the label of each text ("negative" or "positive") and the probability of that label.
+"""Sentiment: the label of each text ("negative" or "positive") and the probability of each label.
 
-Texts are tokenised and encoded by app/preprocessing.py with the vocabulary saved next to the
-model, exactly as in training. Only the last `max_length` tokens of a long text are read.
+Texts are tokenised and encoded by app/preprocessing.py with the vocabulary (and, for a model
+with a wide part, the n-gram hashing) described by the artifact, exactly as in training. The
+recurrent part reads the last `max_length` tokens of a text, the wide part the last
+`ngram_tokens`. Models trained since calibration was added return calibrated probabilities.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from app.artifacts import Metadata, SentimentPreprocessing, read_vocab
 from app.batching import Batching
 from app.config import Settings
 from app.errors import ErrorDetail, InvalidRequest
-from app.preprocessing import encode_texts, vocab_index
+from app.preprocessing import sentiment_inputs, vocab_index
 from app.runtime import Runtime, check_inputs
 from app.tasks.base import ModelInfo, ModelRef, PlainText, StrictRequest
 
@@ -59,6 +61,16 @@ class SentimentRequest(StrictRequest):
 class SentimentPrediction(BaseModel):
     label: str = Field(examples=["positive"])
     score: float = Field(ge=0, le=1, description="probability of `label`", examples=[0.93])
+    scores: dict[str, float] = Field(
+        description="probability of every label", examples=[{"negative": 0.07, "positive": 0.93}]
+    )
+
+
+def prediction(positive: float, labels: tuple[str, str]) -> SentimentPrediction:
+    """The likelier label, its probability and both probabilities, from P(positive)."""
+    scores = {labels[0]: 1.0 - positive, labels[1]: positive}
+    label = labels[1] if positive >= 0.5 else labels[0]
+    return SentimentPrediction(label=label, score=scores[label], scores=scores)
 
 
 class SentimentResponse(BaseModel):
@@ -109,7 +121,7 @@ class SentimentPredictor:
         spec = metadata.preprocessing
         if not isinstance(spec, SentimentPreprocessing):
             raise ValueError(f"metadata describes a {spec.kind} model, not a classifier")
-        check_inputs(runtime, ("token_ids",))
+        check_inputs(runtime, ("token_ids", "ngram_ids") if spec.ngram_tokens else ("token_ids",))
         vocabulary = read_vocab(version_dir, spec)
         info = ModelInfo.from_metadata(
             metadata,
@@ -130,15 +142,9 @@ class SentimentPredictor:
         return [predictions[a:b] for a, b in itertools.pairwise(bounds)]
 
     def predict(self, texts: Sequence[str]) -> list[SentimentPrediction]:
-        ids = encode_texts(texts, self.index, self.spec)
-        positive = np.asarray(self.runtime.run({"token_ids": ids})[0], dtype=np.float64)[:, 0]
-        negative_label, positive_label = self.spec.labels
-        return [
-            SentimentPrediction(label=positive_label, score=float(p))
-            if p >= 0.5
-            else SentimentPrediction(label=negative_label, score=float(1 - p))
-            for p in np.clip(positive, 0.0, 1.0)
-        ]
+        inputs = sentiment_inputs(texts, self.index, self.spec)
+        positive = np.asarray(self.runtime.run(inputs)[0], dtype=np.float64)[:, 0]
+        return [prediction(float(p), self.spec.labels) for p in np.clip(positive, 0.0, 1.0)]
 
     def warm_up(self) -> None:
         self.predict(["warm up"])
