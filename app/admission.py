@@ -21,12 +21,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.artifacts import Task
 from app.errors import ErrorDetail, error_response
-from app.repository import MODEL_NAME
 
 # On refusals made before the request body was read: the connection cannot be reused.
 
 # On refusals made before the request body was read: the connection cannot be reused.
 _CLOSE = {"Connection": "close"}
+
+
+OPENAI_COMPLETIONS = "/v1/completions"
 
 
 class ModelRoutes:
@@ -40,9 +42,11 @@ class ModelRoutes:
         self.defaults = {path: default_model(task) for path, task in task_paths.items()}
         suffixes = "|".join(re.escape(path) for path in sorted(task_paths, key=len, reverse=True))
         # The same routes by name and version, and the Open Inference Protocol's /infer.
+        # Any name and version segment: a path the routes would refuse as malformed must still
+        # need the key and a slot, never slip past both (`/versions/1.0/infer` once did).
         self.named = re.compile(
-            rf"(?P<root>/models|/v2/models)/(?P<name>{MODEL_NAME.pattern})"
-            rf"(?P<version>/versions/[0-9]+)?(?P<task>{suffixes}|/infer)"
+            rf"(?P<root>/models|/v2/models)/(?P<name>[^/]+)"
+            rf"(?P<version>/versions/[^/]+)?(?P<task>{suffixes}|/infer)"
         )
 
     def _match(self, path: str) -> re.Match[str] | None:
@@ -53,23 +57,28 @@ class ModelRoutes:
     def model(self, path: str) -> str | None:
         if (name := self.defaults.get(path)) is not None:
             return name
+        if path == OPENAI_COMPLETIONS:  # its model is named in the body: one shared budget
+            return path
         match = self._match(path)
         return match["name"] if match else None
 
     def template(self, path: str) -> str:
         """The route template of a model path: a metric label that clients cannot multiply."""
-        if path in self.defaults or not (match := self._match(path)):
+        if path in self.defaults or path == OPENAI_COMPLETIONS:
             return path
+        if not (match := self._match(path)):
+            return "/admin/*" if path.startswith("/admin/") else "unmatched"
         version = "/versions/{version}" if match["version"] else ""
         return f"{match['root']}/{{name}}{version}{match['task']}"
 
     def protected(self, path: str) -> bool:
         """Paths that need the API key: every model route, OpenAI's, and administration."""
-        return (
-            self.model(path) is not None
-            or path in ("/v1/completions", "/v1/models")
-            or path.startswith("/admin/")
-        )
+        return self.model(path) is not None or path == "/v1/models" or path.startswith("/admin/")
+
+    def binary_tensors(self, path: str) -> bool:
+        """Open Inference Protocol /infer paths, whose bodies may carry binary tensor data."""
+        match = self._match(path)
+        return match is not None and match["task"] == "/infer"
 
 
 class ApiKeyMiddleware:
@@ -114,8 +123,8 @@ class BodyReaderMiddleware:
     A client that leaves mid-upload raises ClientDisconnect, logged as 499, not as a server error.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float) -> None:
-        self.app, self.max_bytes, self.timeout = app, max_bytes, timeout
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float, routes: ModelRoutes) -> None:
+        self.app, self.max_bytes, self.timeout, self.routes = app, max_bytes, timeout, routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -144,7 +153,9 @@ class BodyReaderMiddleware:
             await self._too_large(scope, receive, send)
             return
         # With the binary tensor extension only the JSON part is text (checked by app/v2).
-        binary = "inference-header-content-length" in Headers(scope=scope)
+        binary = self.routes.binary_tensors(scope["path"]) and (
+            "inference-header-content-length" in Headers(scope=scope)
+        )
         if not binary and (b"\x00" in body or not _is_utf8(body)):
             detail = ErrorDetail(field="body", message="must be UTF-8 encoded JSON")
             await error_response(400, "request body is not UTF-8", "invalid_json", [detail])(

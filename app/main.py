@@ -95,6 +95,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         BodyReaderMiddleware,
         max_bytes=settings.max_body_bytes,
         timeout=settings.body_timeout_seconds,
+        routes=model_routes,
     )
     if settings.api_key is not None:
         app.add_middleware(

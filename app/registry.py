@@ -145,7 +145,10 @@ class Registry:
         models_dir = self.settings.models_dir
         found = {self.settings.default_model(t): t for t in self.settings.tasks}
         for name in model_names(models_dir):
-            task = found.get(name) or model_task(models_dir / name)
+            # A newest version with unreadable metadata must not take the model's older,
+            # working versions down with it: the task already known stands.
+            known = self._models.get(name)
+            task = found.get(name) or model_task(models_dir / name) or (known and known.task)
             if task in self.settings.tasks:
                 found[name] = task
         return {n: t for n, t in found.items() if n not in self._unloaded}

@@ -90,3 +90,30 @@ def test_the_key_is_checked_before_any_redirect_or_route(
 def test_an_unusable_key_is_a_start_up_error(key: str) -> None:
     with pytest.raises(ValidationError, match="unset it to serve without a key"):
         Settings(_env_file=None, api_key=key)  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v2/models/forecast/versions/1.0/infer",
+        "/v2/models/forecast/versions/+1/infer",
+        "/models/forecast/versions/1_0/forecast",
+        "/models/-odd-name-/forecast",
+        "/v1/completions",
+    ],
+)
+def test_odd_model_paths_still_need_the_key(
+    make_client: Callable[..., TestClient], path: str
+) -> None:
+    response = make_client(api_key="s3cret").post(path, json={"inputs": []})
+    assert response.status_code == 401, response.text  # on /v1/ in OpenAI's error shape
+
+
+def test_refused_admin_paths_do_not_multiply_metric_labels(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(api_key="s3cret")
+    for i in range(3):
+        assert client.post(f"/admin/made-up-{i}").status_code == 401
+    metrics = client.get("/metrics").text
+    assert "made-up" not in metrics and 'endpoint="/admin/*"' in metrics

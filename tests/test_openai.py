@@ -101,3 +101,12 @@ def test_errors_of_every_layer_take_openai_shape(client: openai.OpenAI) -> None:
         response = http.post("/v1/completions", content=body, headers=headers)
         error = response.json()["error"]
         assert set(error) == {"message", "type", "param", "code"} and error["message"], error
+
+
+def test_choices_and_scored_prompts_are_bounded(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError, match="choices"):
+        client.completions.create(model="generate", prompt=["a"] * 5, n=4, max_tokens=1)
+    with pytest.raises(openai.BadRequestError, match="prompt"):
+        client.completions.create(
+            model="generate", prompt="a" * 5000, max_tokens=0, echo=True, logprobs=5
+        )

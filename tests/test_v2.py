@@ -163,3 +163,35 @@ def test_tritonclient_errors_and_the_key(triton: Any) -> None:
         client.infer("generate", [prompt], parameters={"max_tokens": 0}, headers=auth())
     with pytest.raises(InferenceServerException, match="not in the repository"):
         client.infer("nope", [prompt], headers=auth())
+
+
+@pytest.mark.parametrize(
+    "request_body",
+    [
+        {"inputs": [{"name": "series", "datatype": "FP32", "shape": [10**9, 0], "data": []}]},
+        {"inputs": [{"name": "series", "datatype": "FP32", "shape": [2**32, 2**32], "data": []}]},
+        {"inputs": [{"name": "series", "datatype": "FP32", "shape": [4],
+                     "data": [[[[1, 2, 3, 4]]]]}]},
+        {"inputs": [{"name": "series", "datatype": "FP32", "shape": [1], "data": [1],
+                     "parameters": []}]},
+        {"inputs": [], "parameters": ["binary"]},
+        {"inputs": [{"name": "series", "datatype": "FP32", "shape": [4], "data": SERIES[0]}],
+         "outputs": [{"name": ["forecast"]}]},
+    ],
+)  # fmt: skip
+def test_malformed_requests_are_400_not_500(
+    client: TestClient, request_body: dict[str, Any]
+) -> None:
+    response = client.post("/v2/models/forecast/infer", json=request_body)
+    assert response.status_code == 400, response.text
+
+
+def test_deep_json_nesting_is_400(client: TestClient) -> None:
+    body = b'{"inputs": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    assert client.post("/v2/models/forecast/infer", content=body).status_code == 400
+
+
+def test_the_binary_header_does_not_unlock_other_routes(client: TestClient) -> None:
+    body = json.dumps({"text": "good"}).encode("utf-16")
+    headers = {"Inference-Header-Content-Length": "4", "content-type": "application/json"}
+    assert_error(client.post("/sentiment", content=body, headers=headers), 400, "invalid_json")

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 MAX_LOGPROBS = 5  # OpenAI's own limit for completions
+MAX_CHOICES = 16  # prompts x n in one request: each is a generation (or a scoring pass)
 
 
 class StreamOptions(BaseModel):
@@ -47,6 +48,10 @@ class CompletionRequest(BaseModel):
         if self.best_of not in (None, self.n) or self.logit_bias or self.suffix:
             raise PydanticCustomError(
                 "unsupported", "best_of, logit_bias and suffix are not supported"
+            )
+        if len(self.prompts) * self.n > MAX_CHOICES:
+            raise PydanticCustomError(
+                "too_many_choices", "at most {limit} choices (prompts x n)", {"limit": MAX_CHOICES}
             )
         if self.stream and (self.logprobs is not None or not self.max_tokens):
             raise PydanticCustomError(

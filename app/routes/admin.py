@@ -31,5 +31,5 @@ async def load(name: str, registry: RegistryDep) -> ModelEntry:
 async def unload(name: str, registry: RegistryDep) -> ModelList:
     """Stop serving a model until it is loaded again; running requests finish on it."""
     registry.status(name)  # 404 for a model that is not served
-    registry.unload(name)
+    await run_in_threadpool(registry.unload, name)  # it waits for a scan that may be loading
     return await models(registry)

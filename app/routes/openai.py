@@ -16,6 +16,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.deps import RegistryDep, SettingsDep
+from app.errors import ErrorDetail, InvalidRequest
 from app.generation import Stream, pieces
 from app.openai_api.schemas import ERROR_RESPONSES as OPENAI_ERRORS
 from app.openai_api.schemas import (
@@ -52,6 +53,7 @@ async def completions(
     body: CompletionRequest, registry: RegistryDep, settings: SettingsDep
 ) -> Response:
     model = cast(GeneratePredictor, registry.get(body.model, "generate"))
+    _check_prompts(body, settings)  # also when nothing is generated (scoring)
     requests = _generate_requests(body, model, settings)
     cid, created = f"cmpl-{time.time_ns():x}{next(_IDS):x}", int(time.time())
     prompt_tokens = sum(_known(model, prompt) for prompt, _ in _choices(body))
@@ -89,6 +91,18 @@ async def _choice(
         logprobs = await run_in_threadpool(score, model, context, scored, body.logprobs)
     shown = prompt + text if body.echo else text
     return Choice(text=shown, index=index, logprobs=logprobs, finish_reason=finish)
+
+
+def _check_prompts(body: CompletionRequest, settings: Any) -> None:
+    problems = [
+        ErrorDetail(
+            field=f"body.prompt[{i}]", message=f"at most {settings.max_prompt_chars} characters"
+        )
+        for i, prompt in enumerate(body.prompts)
+        if len(prompt) > settings.max_prompt_chars
+    ]
+    if problems:
+        raise InvalidRequest(problems)
 
 
 def _known(model: GeneratePredictor, text: str) -> int:
@@ -148,11 +162,13 @@ async def _events(
     queue: asyncio.Queue[tuple[int, str, str | None]] = asyncio.Queue()
 
     async def follow(index: int, request: GenerateRequest, stream: Stream) -> None:
-        if body.echo:
-            await queue.put((index, request.prompt, None))
-        async for piece in pieces(stream):
-            await queue.put((index, piece, None))
-        await queue.put((index, "", stream.finish_reason or "length"))
+        try:
+            if body.echo:
+                await queue.put((index, request.prompt, None))
+            async for piece in pieces(stream):
+                await queue.put((index, piece, None))
+        finally:  # a choice that failed ends too, so the event stream always ends
+            queue.put_nowait((index, "", stream.finish_reason or "length"))
 
     tasks = [
         asyncio.create_task(follow(i, r, s))

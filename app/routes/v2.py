@@ -25,6 +25,15 @@ from app.v2.tasks import TENSORS, infer
 router = APIRouter(prefix="/v2", tags=["open inference protocol"], responses=ERROR_RESPONSES)
 
 
+def _number(version: str | None) -> int | None:
+    # Digits only: "1.0", "+1" or "1_0" must not pass for version 1.
+    if version is None:
+        return None
+    if not (version.isascii() and version.isdigit() and len(version) <= 18):
+        raise ProtocolError(f"version {version!r} is not a version number")
+    return int(version)
+
+
 @router.get("")
 async def server_metadata(request: Request) -> dict[str, Any]:
     return {
@@ -45,16 +54,16 @@ async def ready(registry: RegistryDep, response: Response) -> dict[str, bool]:
     return {"ready": registry.ready}
 
 
-def _status(registry: Registry, name: str, version: int | None) -> tuple[ModelStatus, str]:
+def _status(registry: Registry, name: str, version: str | None) -> tuple[ModelStatus, str]:
     status = registry.status(name)
-    predictor = registry.get(name, version=version)  # 404 / 503 as for every model route
+    predictor = registry.get(name, version=_number(version))  # 404 / 503 as for every model route
     return status, predictor.info.version
 
 
 @router.get("/models/{name}")
 @router.get("/models/{name}/versions/{version}")
 async def model_metadata(
-    registry: RegistryDep, name: str, version: int | None = None
+    registry: RegistryDep, name: str, version: str | None = None
 ) -> dict[str, Any]:
     status, _ = _status(registry, name, version)
     versions = [str(v.version) for v in status.versions if v.predictor is not None]
@@ -69,7 +78,7 @@ async def model_metadata(
 @router.get("/models/{name}/ready")
 @router.get("/models/{name}/versions/{version}/ready")
 async def model_ready(
-    registry: RegistryDep, name: str, version: int | None = None
+    registry: RegistryDep, name: str, version: str | None = None
 ) -> dict[str, Any]:
     _status(registry, name, version)  # 404 if unknown, 503 unless that version serves
     return {"name": name, "ready": True}
@@ -82,12 +91,14 @@ async def model_infer(
     registry: RegistryDep,
     settings: SettingsDep,
     name: str,
-    version: int | None = None,
+    version: str | None = None,
 ) -> Response:
     status = registry.status(name)
-    model = registry.get(name, version=version)
+    model = registry.get(name, version=_number(version))
     header, inputs = decode_request(await request.body(), request.headers.get(HEADER_LENGTH))
     parameters = header.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        raise ProtocolError("'parameters' is an object")
     outputs = await infer(status.task, model, settings, inputs, parameters)
     outputs, binary = _requested(header, outputs, bool(parameters.get("binary_data_output")))
     reply = {"model_name": name, "model_version": model.info.version}
@@ -107,8 +118,12 @@ def _requested(
     asked = header.get("outputs")
     if asked is None:
         return outputs, {t.name for t in outputs} if all_binary else set()
-    if not isinstance(asked, list) or not all(isinstance(a, dict) and "name" in a for a in asked):
-        raise ProtocolError("'outputs' is a list of objects with a name")
+    if not isinstance(asked, list) or not all(
+        isinstance(a, dict) and isinstance(a.get("name"), str)
+        and isinstance(a.get("parameters") or {}, dict)
+        for a in asked
+    ):  # fmt: skip
+        raise ProtocolError("'outputs' is a list of objects with a name (and parameters)")
     by_name = {t.name: t for t in outputs}
     unknown = [a["name"] for a in asked if a["name"] not in by_name]
     if unknown:

@@ -9,6 +9,7 @@ and the bytes. Responses are encoded the same way for the outputs asked for in b
 from __future__ import annotations
 
 import json
+import math
 import struct
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,8 @@ from typing import Any
 import numpy as np
 
 HEADER_LENGTH = "inference-header-content-length"
+# No tensor dimension is larger than a request body could fill (1 GiB of single bytes).
+MAX_DIMENSION = 1 << 30
 # Numeric datatypes this service reads and writes (little-endian, as the extension specifies).
 NUMERIC = {"FP32": "<f4", "FP64": "<f8", "INT32": "<i4", "INT64": "<i8"}
 
@@ -38,6 +41,8 @@ def decode_request(body: bytes, header_length: str | None) -> tuple[dict[str, An
     split = _header_length(header_length, len(body))
     try:
         request = json.loads(body[:split].decode("utf-8"))  # strictly UTF-8, as JSON must be
+    except RecursionError:
+        raise ProtocolError("the JSON part of the request is nested too deeply") from None
     except ValueError as exc:
         raise ProtocolError(f"the JSON part of the request is not valid JSON: {exc}") from None
     if not isinstance(request, dict) or not isinstance(request.get("inputs"), list):
@@ -65,10 +70,14 @@ def _input(item: Any, raw: memoryview) -> tuple[Tensor, memoryview]:
     name, datatype, shape = item.get("name"), item.get("datatype"), item.get("shape")
     if not isinstance(name, str) or datatype not in (*NUMERIC, "BYTES"):
         raise ProtocolError(f"input {name!r}: datatype must be one of {[*NUMERIC, 'BYTES']}")
-    if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
-        raise ProtocolError(f"input {name!r}: shape must be a list of non-negative integers")
+    if not isinstance(shape, list) or not all(
+        isinstance(d, int) and 0 <= d <= MAX_DIMENSION for d in shape
+    ):
+        raise ProtocolError(f"input {name!r}: shape is a list of integers 0..{MAX_DIMENSION}")
     parameters = item.get("parameters") or {}
-    count = int(np.prod(shape)) if shape else 1
+    if not isinstance(parameters, dict):
+        raise ProtocolError(f"input {name!r}: parameters is an object")
+    count = math.prod(shape)  # exact, not numpy's wrapping int64
     if "binary_data_size" in parameters:
         size = parameters["binary_data_size"]
         if not isinstance(size, int) or not 0 <= size <= len(raw):
@@ -76,7 +85,7 @@ def _input(item: Any, raw: memoryview) -> tuple[Tensor, memoryview]:
         data = _from_binary(bytes(raw[:size]), datatype, count, name)
         raw = raw[size:]
     else:
-        data = _from_json(item.get("data"), datatype, count, name)
+        data = _from_json(item.get("data"), datatype, count, name, len(shape))
     return Tensor(name, datatype, shape, data, parameters), raw
 
 
@@ -98,8 +107,10 @@ def _from_binary(raw: bytes, datatype: str, count: int, name: str) -> np.ndarray
     return elements
 
 
-def _from_json(data: Any, datatype: str, count: int, name: str) -> np.ndarray | list[bytes]:
-    flat = list(_flatten(data))
+def _from_json(
+    data: Any, datatype: str, count: int, name: str, depth: int
+) -> np.ndarray | list[bytes]:
+    flat = list(_flatten(data, max(depth, 1), name))
     if len(flat) != count:
         raise ProtocolError(f"input {name!r}: {len(flat)} values do not fill its shape")
     if datatype == "BYTES":
@@ -111,12 +122,16 @@ def _from_json(data: Any, datatype: str, count: int, name: str) -> np.ndarray | 
     return np.asarray(flat, dtype=NUMERIC[datatype])
 
 
-def _flatten(data: Any) -> Any:
-    if isinstance(data, list):
-        for item in data:
-            yield from _flatten(item)
-    elif data is not None:
-        yield data
+def _flatten(data: Any, depth: int, name: str) -> Any:
+    """The values of `data`, nested at most `depth` lists deep (the shape's rank)."""
+    if not isinstance(data, list):
+        if data is not None:
+            yield data
+        return
+    if depth == 0:
+        raise ProtocolError(f"input {name!r}: data is nested deeper than its shape")
+    for item in data:
+        yield from _flatten(item, depth - 1, name)
 
 
 def encode_response(

@@ -80,6 +80,8 @@ async def _forecast(
     rows = rows.reshape(1, -1) if rows.ndim == 1 else rows
     if rows.ndim != 2:
         raise ProtocolError("input 'series' has shape [series, values] or [values]")
+    if len(rows) > settings.max_series_batch:  # before tolist(): [10**9, 0] holds no values
+        raise ProtocolError(f"at most {settings.max_series_batch} series in one request")
     body = _validated(forecast.BatchForecastRequest, {"series": rows.tolist(), **options})
     forecast.check_limits(body.series, body, model, settings, batch=True)
     result = await model.forecast(body.series, body.horizon, body.season_code())
@@ -109,12 +111,19 @@ async def _generate(
     model: Any, settings: Settings, inputs: list[Tensor], options: dict[str, Any]
 ) -> list[Tensor]:
     prompts = _texts(_input(inputs, "prompt", numeric=False))
+    if len(prompts) > settings.max_texts:
+        raise ProtocolError(f"at most {settings.max_texts} prompts in one request")
     if isinstance(options.get("stop"), str):  # parameters are scalars: one stop sequence
         options = {**options, "stop": [options["stop"]]}
     bodies = [_validated(generate.GenerateRequest, {"prompt": p, **options}) for p in prompts]
     for body in bodies:
         generate.check_limits(body, model, settings)
-    results = await asyncio.gather(*(model.generate(body) for body in bodies))
+    try:
+        async with asyncio.TaskGroup() as group:  # one refused (503) cancels the others
+            tasks = [group.create_task(model.generate(body)) for body in bodies]
+    except BaseExceptionGroup as failed:
+        raise failed.exceptions[0] from None  # answered as that error (503, 422...)
+    results = [task.result() for task in tasks]
     count = [len(results)]
     return [
         Tensor("text", "BYTES", count, [r.text.encode() for r in results]),
