@@ -227,3 +227,14 @@ def test_training_publishes_a_named_model(tiny_data: dict[str, Path], tmp_path: 
     assert registry.status("sales").state == "ready"
     assert registry.get("sales", "forecast").info.ref.name == "sales"
     assert main([*args[:-2], "--name", "../evil"]) == 2
+
+
+def test_a_newest_version_with_broken_metadata_keeps_the_model(client: TestClient) -> None:
+    registry: Registry = client.app.state.registry  # type: ignore[attr-defined]
+    models = registry.settings.models_dir
+    broken = publish(models / "sales" / "1", models, "sales", 2)
+    (broken / "metadata.json").write_text("{not json")
+    registry.rescan()
+    entry = client.get("/models/sales").json()
+    assert entry["info"]["version"] == "1" and entry["versions"][-1]["state"] == "failed"
+    assert served(client, "/models/sales/forecast", series(client))["version"] == "1"
