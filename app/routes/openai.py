@@ -133,19 +133,13 @@ def _generate_requests(
 ) -> list[GenerateRequest]:
     if not body.max_tokens:
         return []
-    options: dict[str, Any] = {
-        "presence_penalty": body.presence_penalty,
-        "frequency_penalty": body.frequency_penalty,
-    }
-    options = {
-        k: v for k, v in options.items() if k in GenerateRequest.model_fields or v
-    }  # 422 if unknown
     requests = []
     for prompt, offset in _choices(body):
         seed = None if body.seed is None else (body.seed + offset) % 2**64
         request = GenerateRequest.model_validate({
             "prompt": prompt, "max_tokens": body.max_tokens, "temperature": body.temperature,
-            "top_p": body.top_p, "seed": seed, "stop": body.stops, **options,
+            "top_p": body.top_p, "seed": seed, "stop": body.stops,
+            "presence_penalty": body.presence_penalty, "frequency_penalty": body.frequency_penalty,
         })  # fmt: skip
         check_limits(request, model, settings)
         requests.append(request)
