@@ -58,6 +58,7 @@ SERIES = [1.0, 2.0, 3.0, 4.0]
         ("/generate", {"stop": [""]}, "body.stop[0]"),
         ("/generate", {"stream": "yes"}, "body.stream"),
         ("/generate", {"repetition_penalty": 0}, "body.repetition_penalty"),
+        ("/generate", {"repetition_penalty": 5e-324}, "body.repetition_penalty"),
         ("/generate", {"repetition_penalty": 10.5}, "body.repetition_penalty"),
         ("/generate", {"frequency_penalty": 2.01}, "body.frequency_penalty"),
         ("/generate", {"presence_penalty": -2.5}, "body.presence_penalty"),

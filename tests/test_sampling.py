@@ -162,3 +162,36 @@ def test_presence_and_repetition_penalties_break_the_loop_until_every_character_
     text = greedy("ROMEO:", **penalties)
     assert LOOP not in text[:20]  # left at once for characters not used yet
     assert LOOP * 2 in text[-40:]
+
+
+float32_logits = arrays(
+    np.float32,
+    st.integers(2, 40),
+    elements=st.floats(allow_nan=False, allow_infinity=False, width=32),
+)
+
+
+@given(
+    float32_logits,
+    st.floats(0.1, 10),
+    st.floats(-2, 2),
+    st.floats(-2, 2),
+    st.one_of(st.just(0.0), st.floats(0.01, 5.0)),
+    st.integers(0, 2**32),
+)
+def test_any_model_logits_with_penalties_in_range_sample_a_valid_token(
+    logits: np.ndarray,
+    repetition: float,
+    frequency: float,
+    presence: float,
+    temperature: float,
+    seed: int,
+) -> None:
+    # The request bounds must keep the arithmetic finite for every logit a float32 model emits.
+    history = TokenHistory(logits.size, np.array([0]))
+    history.add(logits.size - 1)
+    with np.errstate(over="raise", divide="raise", invalid="raise"):  # underflow to 0 is fine
+        out = penalise(logits, history, repetition, frequency, presence)
+        assert np.isfinite(out).all()
+        token = next_token(out, np.random.default_rng(seed), temperature)
+    assert 0 <= token < logits.size

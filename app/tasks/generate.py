@@ -25,6 +25,8 @@ from app.tasks.base import ModelInfo, ModelRef, PlainText, StrictRequest
 
 MIN_TEMPERATURE = 0.01  # below this, logits / temperature overflows; use 0 for greedy
 MAX_REPETITION_PENALTY = 10.0  # beyond this every seen character is simply banned
+# Symmetric lower bound: a penalty near 0 would multiply seen logits towards infinity.
+MIN_REPETITION_PENALTY = 1 / MAX_REPETITION_PENALTY
 
 
 class GenerateRequest(StrictRequest):
@@ -55,7 +57,7 @@ class GenerateRequest(StrictRequest):
     )
     repetition_penalty: float = Field(
         default=1.0,
-        gt=0,
+        ge=MIN_REPETITION_PENALTY,
         le=MAX_REPETITION_PENALTY,
         description="as in TGI: logits of characters already in the prompt or the output are "
         "divided by it when positive, multiplied when negative; 1 = off, above 1 discourages",
