@@ -21,7 +21,7 @@ import numpy as np
 from app.artifacts import GeneratePreprocessing
 from app.batching import IDLE_THREAD_SECONDS, BatchObserver, Overloaded
 from app.runtime import Runtime
-from app.sampling import TokenHistory, next_token, penalise
+from app.sampling import TokenHistory, TokenLogprob, next_token, penalise, token_logprob
 
 FinishReason = Literal["length", "stop"]
 # What the engine thread hands a stream after each step: new text, finish reason, failure.
@@ -39,6 +39,7 @@ class Sampling:
     repetition_penalty: float = 1.0
     frequency_penalty: float = 0.0
     presence_penalty: float = 0.0
+    logprobs: int | None = None  # alternatives to report per token; None = no log-probabilities
 
     @property
     def penalised(self) -> bool:
@@ -60,6 +61,7 @@ class Stream:
     states: list[np.ndarray] | None = None  # [1, units] each; None until the prompt has run
     last_id: int = 0
     history: TokenHistory | None = None  # tokens so far, kept only when a penalty is on
+    logprobs: list[TokenLogprob] = field(default_factory=list)  # one per character of `text`
     emitted: int = 0  # characters of `text` already handed to the client
     # Written by the engine thread through `loop`; read by the request's coroutine.
     updates: asyncio.Queue[Update] = field(default_factory=asyncio.Queue)
@@ -113,6 +115,7 @@ def advance(runtime: Runtime, spec: GeneratePreprocessing, streams: Sequence[Str
 
 def _sample(stream: Stream, logits: np.ndarray, vocab_size: int) -> int:
     s = stream.sampling
+    raw = logits
     if s.penalised:
         if stream.history is None:
             stream.history = TokenHistory(vocab_size, stream.prompt_ids)
@@ -120,6 +123,8 @@ def _sample(stream: Stream, logits: np.ndarray, vocab_size: int) -> int:
             logits, stream.history, s.repetition_penalty, s.frequency_penalty, s.presence_penalty
         )
     stream.last_id = next_token(logits, stream.rng, s.temperature, s.top_k, s.top_p)
+    if s.logprobs is not None:
+        stream.logprobs.append(token_logprob(raw, stream.last_id, s.logprobs))
     if stream.history is not None:
         stream.history.add(stream.last_id)
     return stream.last_id
@@ -137,6 +142,7 @@ def record(stream: Stream, token: int, spec: GeneratePreprocessing) -> None:
     ended = [stop for stop in stream.sampling.stop if stream.text.endswith(stop)]
     if ended:
         stream.text, stream.finish_reason = stream.text[: -max(map(len, ended))], "stop"
+        del stream.logprobs[len(stream.text) :]  # a removed stop sequence has none either
     elif stream.tokens >= stream.sampling.max_tokens:
         stream.finish_reason = "length"
 

@@ -7,6 +7,8 @@ text no matter what else runs at the same time.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 
@@ -75,6 +77,26 @@ def penalise(
     if frequency_penalty or presence_penalty:
         out = out - frequency_penalty * history.counts - presence_penalty * (history.counts > 0)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class TokenLogprob:
+    """A sampled token's log-probability and the likeliest alternatives, best first."""
+
+    token: int
+    logprob: float
+    top: tuple[tuple[int, float], ...]
+
+
+def token_logprob(logits: np.ndarray, token: int, top: int) -> TokenLogprob:
+    """Under the model's own distribution: before temperature, top-k, top-p and penalties
+    (what the model thinks, not what the sampler was told to do; as /v1/completions reports)."""
+    logits = np.asarray(logits, dtype=np.float64)
+    shifted = logits - logits.max()
+    log_probs = shifted - np.log(np.exp(shifted).sum())
+    best = np.argsort(-log_probs, kind="stable")[:top]
+    alternatives = tuple((int(i), float(log_probs[i])) for i in best)
+    return TokenLogprob(token, float(log_probs[token]), alternatives)
 
 
 def _nucleus(probs: np.ndarray, top_p: float) -> np.ndarray:

@@ -27,6 +27,7 @@ from app.config import Settings
 from app.generation import Sampling, Stream
 from app.main import create_app
 from app.registry import Registry, Target
+from app.sampling import TokenLogprob
 from app.tasks.base import ModelInfo, Predictor
 from app.tasks.forecast import Forecasts
 from app.tasks.generate import GenerateRequest, Generation
@@ -142,6 +143,7 @@ class FakeGenerator:
     """Repeats "abc "; honours max_tokens and stop like the real generator."""
 
     info = ModelInfo(name="generate", version="1", input={"vocabulary": "abc "})
+    vocabulary = "abc "
     vocab_size = 4
 
     def start(self, request: GenerateRequest) -> Stream:
@@ -152,16 +154,22 @@ class FakeGenerator:
         for step in range(1, request.max_tokens + 1):
             stream.text += "abc "[(step - 1) % 4]
             stream.tokens = step
+            if request.logprobs is not None:  # every character certain; "abc " after it
+                top = tuple((i, -1.0 * i) for i in range(min(request.logprobs, 4)))
+                stream.logprobs.append(TokenLogprob((step - 1) % 4, 0.0, top))
             for stop in request.stop:
                 if stream.text.endswith(stop):
                     stream.text, stream.finish_reason = stream.text[: -len(stop)], "stop"
+                    del stream.logprobs[len(stream.text) :]
                     return stream
         stream.finish_reason = "length"
         return stream
 
     async def generate(self, request: GenerateRequest) -> Generation:
         stream = self.start(request)
-        return Generation(stream.text, stream.finish_reason or "length", stream.tokens)
+        return Generation(
+            stream.text, stream.finish_reason or "length", stream.tokens, stream.logprobs
+        )
 
     def warm_up(self) -> None:
         pass

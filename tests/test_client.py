@@ -39,6 +39,10 @@ def test_every_task_by_default_name_and_version(server: Server) -> None:
         generation = client.generate("ROMEO:", max_tokens=10, seed=2)
         pieces = list(client.generate_stream("ROMEO:", max_tokens=10, seed=2))
         assert "".join(pieces) == generation.text and generation.tokens == 10
+        assert generation.logprobs is None  # only when asked
+        scored = client.generate("ROMEO:", max_tokens=10, seed=2, logprobs=2)
+        assert scored.logprobs is not None and scored.text == generation.text
+        assert [e["token"] for e in scored.logprobs] == list(scored.text)
 
 
 def test_async_client_and_streaming(server: Server) -> None:

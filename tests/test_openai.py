@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,11 +18,17 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def client(tiny_models: Path) -> Iterator[openai.OpenAI]:
+def http(tiny_models: Path) -> Iterator[TestClient]:
     settings = make_settings(models_dir=tiny_models, api_key="oai-key", reload_interval_seconds=0)
     app = create_app(settings, loaded_registry(tiny_models, reload_interval_seconds=0))
-    with TestClient(app) as http:  # an httpx.Client: the openai client runs over it in-process
-        yield openai.OpenAI(api_key="oai-key", base_url="http://testserver/v1", http_client=http)
+    with TestClient(app, headers={"Authorization": "Bearer oai-key"}) as http:
+        yield http
+
+
+@pytest.fixture(scope="module")
+def client(http: TestClient) -> openai.OpenAI:
+    # TestClient is an httpx.Client: the openai client runs over it in-process.
+    return openai.OpenAI(api_key="oai-key", base_url="http://testserver/v1", http_client=http)
 
 
 def test_models_and_a_seeded_completion(client: openai.OpenAI) -> None:
@@ -110,3 +117,43 @@ def test_choices_and_scored_prompts_are_bounded(client: openai.OpenAI) -> None:
         client.completions.create(
             model="generate", prompt="a" * 5000, max_tokens=0, echo=True, logprobs=5
         )
+
+
+def test_generate_logprobs_agree_with_the_completions_scoring(
+    http: TestClient, client: openai.OpenAI
+) -> None:
+    # /generate records them while sampling, step by step; /v1/completions scores the text
+    # afterwards in one pass: two code paths that must describe the same distribution.
+    body = {"prompt": "ROMEO:", "max_tokens": 12, "temperature": 0, "logprobs": 3}
+    ours = http.post("/generate", json=body).json()
+    theirs = client.completions.create(
+        model="generate", prompt="ROMEO:", max_tokens=12, temperature=0, logprobs=3
+    ).choices[0]
+    assert ours["text"] == theirs.text
+    assert theirs.logprobs is not None and theirs.logprobs.top_logprobs is not None
+    assert [e["token"] for e in ours["logprobs"]] == list(ours["text"])
+    for entry, logprob, top in zip(
+        ours["logprobs"], theirs.logprobs.token_logprobs, theirs.logprobs.top_logprobs, strict=True
+    ):
+        assert logprob is not None and math.isclose(entry["logprob"], logprob, abs_tol=1e-4)
+        alternatives = {a["token"]: a["logprob"] for a in entry["top_logprobs"]}
+        assert top is not None and alternatives.keys() == top.keys()
+        # Greedy with no penalty picks the model's likeliest character: the first alternative.
+        assert entry["top_logprobs"][0]["token"] == entry["token"]
+
+
+def test_streamed_logprobs_cover_the_text_and_a_stop_sequence_has_none(http: TestClient) -> None:
+    body = {"prompt": "JULIET:", "max_tokens": 40, "seed": 3, "stop": ["e"], "logprobs": 0}
+    whole = http.post("/generate", json=body).json()
+    assert whole["finish_reason"] == "stop"
+    assert len(whole["logprobs"]) == len(whole["text"])
+    assert all(e["logprob"] <= 0 and e["top_logprobs"] == [] for e in whole["logprobs"])
+    with http.stream("POST", "/generate", json=body | {"stream": True}) as response:
+        events = [
+            json.loads(line.removeprefix("data: "))
+            for line in response.iter_lines()
+            if line.startswith("data: ")
+        ]
+    tokens = [event for event in events if "text" in event]
+    assert "".join(e["text"] for e in tokens) == whole["text"]
+    assert [x for e in tokens for x in e["logprobs"]] == whole["logprobs"]

@@ -13,7 +13,7 @@ from hypothesis.extra.numpy import arrays
 
 from app.artifacts import GeneratePreprocessing
 from app.generation import Sampling, Stream, generate_now
-from app.sampling import TokenHistory, next_token, penalise
+from app.sampling import TokenHistory, next_token, penalise, token_logprob
 
 # Distinct values a quarter apart: "the" argmax and "the" top k are well defined, and no two
 # probabilities round to the same float after the softmax.
@@ -195,3 +195,17 @@ def test_any_model_logits_with_penalties_in_range_sample_a_valid_token(
         assert np.isfinite(out).all()
         token = next_token(out, np.random.default_rng(seed), temperature)
     assert 0 <= token < logits.size
+
+
+@given(finite_logits, st.integers(0, 39), st.integers(0, 20))
+def test_token_logprob_is_a_normalised_log_softmax_with_the_likeliest_first(
+    logits: np.ndarray, token: int, top: int
+) -> None:
+    token %= logits.size
+    entry = token_logprob(logits, token, top)
+    probs = np.exp(logits - logits.max())
+    probs /= probs.sum()
+    assert np.isclose(entry.logprob, np.log(probs[token]))
+    assert len(entry.top) == min(top, logits.size)
+    assert [i for i, _ in entry.top] == list(np.argsort(-probs, kind="stable")[:top])
+    assert all(a >= b for (_, a), (_, b) in zip(entry.top, entry.top[1:], strict=False))

@@ -111,6 +111,22 @@ def test_repetition_penalty_outside_its_range_is_422(api: TestClient, penalty: f
 
 
 @fast
+@given(st.one_of(st.integers(max_value=-1), st.integers(min_value=21), st.floats(0.5, 3.5)))
+def test_logprobs_outside_0_to_20_is_422(api: TestClient, logprobs: float) -> None:
+    response = api.post("/generate", json={"logprobs": logprobs, "max_tokens": 1})
+    assert_error(response, 422, "validation_error", "body.logprobs")
+
+
+@fast
+@given(st.integers(0, 20), st.integers(1, 12))
+def test_logprobs_come_one_per_character(api: TestClient, logprobs: int, max_tokens: int) -> None:
+    body = {"logprobs": logprobs, "max_tokens": max_tokens}
+    answer = api.post("/generate", json=body).json()
+    assert [entry["token"] for entry in answer["logprobs"]] == list(answer["text"])
+    assert all(len(entry["top_logprobs"]) == min(logprobs, 4) for entry in answer["logprobs"])
+
+
+@fast
 @given(
     st.one_of(st.just(0.0), st.floats(0.01, 5.0)),
     st.floats(0, 1, exclude_min=True),

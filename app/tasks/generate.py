@@ -7,6 +7,7 @@ for them); a prompt left empty by that, or sent empty, starts from the model's s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Literal, NamedTuple, Protocol, Self
 
@@ -21,12 +22,25 @@ from app.errors import ErrorDetail, InvalidRequest
 from app.generation import Engine, Sampling, Stream, generate_now, pieces
 from app.preprocessing import char_index, encode_chars
 from app.runtime import Runtime, check_inputs
+from app.sampling import TokenLogprob
 from app.tasks.base import ModelInfo, ModelRef, PlainText, StrictRequest
 
 MIN_TEMPERATURE = 0.01  # below this, logits / temperature overflows; use 0 for greedy
 MAX_REPETITION_PENALTY = 10.0  # beyond this every seen character is simply banned
 # Symmetric lower bound: a penalty near 0 would multiply seen logits towards infinity.
 MIN_REPETITION_PENALTY = 1 / MAX_REPETITION_PENALTY
+MAX_LOGPROBS = 20  # alternatives per character, as OpenAI's and vLLM's top_logprobs
+
+
+class Alternative(BaseModel):
+    token: str
+    logprob: float
+
+
+class CharLogprob(BaseModel):
+    token: str = Field(description="the character generated")
+    logprob: float = Field(description="its natural-log probability under the model")
+    top_logprobs: list[Alternative] = Field(description="the likeliest characters, best first")
 
 
 class GenerateRequest(StrictRequest):
@@ -79,6 +93,15 @@ class GenerateRequest(StrictRequest):
         "generated so far; 0 = off",
         examples=[0.0],
     )
+    logprobs: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_LOGPROBS,
+        description="return each generated character's log-probability and this many likeliest "
+        "alternatives (0: none). Under the model's own distribution, before temperature, top-k, "
+        "top-p and penalties, as /v1/completions reports them",
+        examples=[3],
+    )
     stream: bool = Field(
         default=False,
         description="answer with server-sent events: `token` events, then one `done` event",
@@ -99,12 +122,28 @@ class GenerateResponse(BaseModel):
     finish_reason: Literal["length", "stop"]
     tokens: int = Field(description="characters generated, counting a stop sequence removed")
     model: ModelRef
+    logprobs: list[CharLogprob] | None = Field(
+        default=None, description="one per character of `text`, when the request asked"
+    )
 
 
 class Generation(NamedTuple):
     text: str
     finish_reason: Literal["length", "stop"]
     tokens: int
+    logprobs: list[TokenLogprob]
+
+
+def char_logprobs(logprobs: Sequence[TokenLogprob], vocabulary: str) -> list[CharLogprob]:
+    """Token ids spelled as characters, for a response or a stream event."""
+    return [
+        CharLogprob(
+            token=vocabulary[entry.token],
+            logprob=entry.logprob,
+            top_logprobs=[Alternative(token=vocabulary[i], logprob=lp) for i, lp in entry.top],
+        )
+        for entry in logprobs
+    ]
 
 
 class Generator(Protocol):
@@ -112,6 +151,8 @@ class Generator(Protocol):
     def info(self) -> ModelInfo: ...
     @property
     def vocab_size(self) -> int: ...
+    @property
+    def vocabulary(self) -> str: ...
 
     def start(self, request: GenerateRequest) -> Stream: ...
 
@@ -151,7 +192,7 @@ class GeneratePredictor:
     ) -> None:
         self.runtime, self.spec, self.info = runtime, spec, info
         self.index = char_index(spec)
-        self.vocab_size = len(spec.vocabulary)
+        self.vocabulary, self.vocab_size = spec.vocabulary, len(spec.vocabulary)
         batching = batching or Batching()
         self.engine = Engine(runtime, spec, batching.limits.max_streams, batching.observer)
 
@@ -192,6 +233,7 @@ class GeneratePredictor:
             request.repetition_penalty,
             request.frequency_penalty,
             request.presence_penalty,
+            request.logprobs,
         )
         ids = self._prompt_ids(request.prompt)
         return Stream(ids, sampling, np.random.default_rng(request.seed))
@@ -205,12 +247,15 @@ class GeneratePredictor:
         stream = self.start(request)
         async for _ in pieces(stream):
             pass
-        return Generation(stream.text, stream.finish_reason or "length", stream.tokens)
+        return _generation(stream)
 
     def complete(self, request: GenerateRequest) -> Generation:
         """The same generation, alone and in the calling thread (warm-up, scripts, tests)."""
-        stream = generate_now(self.runtime, self.spec, self._stream(request))
-        return Generation(stream.text, stream.finish_reason or "length", stream.tokens)
+        return _generation(generate_now(self.runtime, self.spec, self._stream(request)))
 
     def warm_up(self) -> None:
         self.complete(GenerateRequest(prompt=self.spec.vocabulary[:2], max_tokens=2, seed=0))
+
+
+def _generation(stream: Stream) -> Generation:
+    return Generation(stream.text, stream.finish_reason or "length", stream.tokens, stream.logprobs)

@@ -60,7 +60,11 @@ def generate_call(
 ) -> Call[Generation]:
     def read(body: dict[str, Any]) -> Generation:
         return Generation(
-            body["text"], body["finish_reason"], int(body["tokens"]), ModelRef.of(body)
+            body["text"],
+            body["finish_reason"],
+            int(body["tokens"]),
+            ModelRef.of(body),
+            body.get("logprobs"),
         )
 
     return Call(_path("/generate", model, version), {"prompt": prompt, **options}, read)

@@ -46,3 +46,5 @@ class Generation:
     finish_reason: str
     tokens: int
     model: ModelRef
+    # With generate(..., logprobs=N): per character {"token", "logprob", "top_logprobs"}.
+    logprobs: list[dict[str, Any]] | None = None
