@@ -20,7 +20,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.artifacts import Task
-from app.errors import ErrorDetail, error_response
+from app.errors import error_response
+from app.exceptions import ErrorDetail
 
 # On refusals made before the request body was read: the connection cannot be reused.
 

@@ -19,18 +19,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
+from app.exceptions import Overloaded
+
 # A model's worker thread ends after this long without work, and starts again on demand.
 IDLE_THREAD_SECONDS = 5.0
 Item = TypeVar("Item")
 Result = TypeVar("Result")
-
-
-class Overloaded(Exception):
-    """The model's queue is full: try again shortly."""
-
-    def __init__(self, model: str, retry_after: int = 1) -> None:
-        super().__init__(f"model '{model}' is overloaded; retry after {retry_after}s")
-        self.model, self.retry_after = model, retry_after
 
 
 @dataclass(frozen=True)

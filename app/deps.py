@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 
 from app.artifacts import Task
 from app.config import Settings
-from app.errors import ModelNotFound
+from app.exceptions import ModelNotFound
 from app.metrics import Metrics
 from app.registry import Registry
 from app.tasks.base import Predictor

@@ -4,7 +4,8 @@
      "details": [{"field": "body.series[3]", "message": "..."}]}
 
 FastAPI's default `{"detail": ...}` never reaches a client: validation errors, HTTP errors (404,
-405, ...), oversized bodies, models that are not ready and unexpected exceptions all end here.
+405, ...), oversized bodies, every ServiceError (app/exceptions.py: limits, unknown or unready
+models, overload, protocol errors) and unexpected exceptions all end here.
 """
 
 from __future__ import annotations
@@ -21,45 +22,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.batching import Overloaded
-from app.v2.codec import ProtocolError
+from app.exceptions import ErrorDetail, ServiceError
 
 logger = logging.getLogger("seqserve.errors")
-
-
-class ErrorDetail(BaseModel):
-    field: str
-    message: str
 
 
 class ErrorBody(BaseModel):
     error: str
     type: str
     details: list[ErrorDetail] = []
-
-
-class InvalidRequest(Exception):
-    """A request that is well-formed but breaks a limit (configured or the model's): 422."""
-
-    def __init__(self, details: Sequence[ErrorDetail]) -> None:
-        super().__init__("; ".join(f"{d.field}: {d.message}" for d in details))
-        self.details = list(details)
-
-
-class ModelNotFound(Exception):
-    """No model of that name (or it serves another task, or not that version): 404."""
-
-    def __init__(self, name: str, why: str = "is not in the repository") -> None:
-        super().__init__(f"model '{name}' {why}")
-
-
-class ModelNotReady(Exception):
-    """The model behind an endpoint is loading or failed to load: 503 with the reason."""
-
-    def __init__(self, task: str, state: str, reason: str | None) -> None:
-        what = "is still loading" if state == "loading" else f"is not available ({state})"
-        super().__init__(f"model '{task}' {what}" + (f": {reason}" if reason else ""))
-        self.task, self.state = task, state
 
 
 _KINDS = {
@@ -120,26 +91,9 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     return error_response(422, message, "validation_error", _validation_details(errors))
 
 
-async def _on_invalid_request(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, InvalidRequest)
-    return error_response(422, "request exceeds a limit", "validation_error", exc.details)
-
-
-async def _on_model_not_found(request: Request, exc: Exception) -> JSONResponse:
-    return error_response(404, str(exc), "model_not_found")
-
-
-async def _on_model_not_ready(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ModelNotReady)
-    # A loading model is worth retrying soon; a failed one needs an operator.
-    headers = {"Retry-After": "5"} if exc.state == "loading" else None
-    return error_response(503, str(exc), "model_not_ready", headers=headers)
-
-
-async def _on_overloaded(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, Overloaded)
-    headers = {"Retry-After": str(exc.retry_after)}
-    return error_response(503, str(exc), "overloaded", headers=headers)
+async def _on_service_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ServiceError)
+    return error_response(exc.status, exc.message, exc.kind, exc.details, exc.headers)
 
 
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -173,21 +127,13 @@ def internal_error_response() -> JSONResponse:
     return error_response(500, "internal server error", "internal_error")
 
 
-async def _on_protocol_error(request: Request, exc: Exception) -> JSONResponse:
-    return error_response(400, str(exc), "invalid_request")
-
-
 Handler = Callable[[Request, Exception], Awaitable[JSONResponse]]
 
 
 def install_error_handlers(app: FastAPI) -> None:
     handlers: list[tuple[type[Exception], Handler]] = [
-        (ProtocolError, _on_protocol_error),
+        (ServiceError, _on_service_error),
         (RequestValidationError, _on_validation_error),
-        (InvalidRequest, _on_invalid_request),
-        (ModelNotFound, _on_model_not_found),
-        (ModelNotReady, _on_model_not_ready),
-        (Overloaded, _on_overloaded),
         (StarletteHTTPException, _on_http_error),
     ]
     for kind, handler in handlers:

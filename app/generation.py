@@ -19,7 +19,8 @@ from typing import Literal
 import numpy as np
 
 from app.artifacts import GeneratePreprocessing
-from app.batching import IDLE_THREAD_SECONDS, BatchObserver, Overloaded
+from app.batching import IDLE_THREAD_SECONDS, BatchObserver
+from app.exceptions import Overloaded
 from app.runtime import Runtime
 from app.sampling import TokenHistory, TokenLogprob, next_token, penalise, token_logprob
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from app.artifacts import Task, list_versions
 from app.batching import Batching, BatchObserver
 from app.config import Settings
-from app.errors import ModelNotFound, ModelNotReady
+from app.exceptions import ModelNotFound, ModelNotReady
 from app.loading import STATES, ArtifactError, State, Target, load_predictor
 from app.repository import Policy, model_names, model_task, signature
 from app.tasks.base import Predictor

@@ -12,7 +12,8 @@ import pytest
 from conftest import FakeForecaster, assert_error, fake_registry, make_settings
 from fastapi.testclient import TestClient
 
-from app.batching import BatchLimits, MicroBatcher, Overloaded
+from app.batching import BatchLimits, MicroBatcher
+from app.exceptions import Overloaded
 from app.main import create_app
 
 JSON = {"content-type": "application/json"}

@@ -15,7 +15,7 @@ import pytest
 from conftest import loaded_registry, make_settings
 from fastapi.testclient import TestClient
 
-from app.batching import Overloaded
+from app.exceptions import Overloaded
 from app.generation import pieces
 from app.main import create_app
 from app.registry import Registry

@@ -15,6 +15,7 @@ from conftest import assert_error
 from fastapi.testclient import TestClient
 from test_e2e import Server
 
+from app.exceptions import ProtocolError
 from app.v2.codec import Tensor, decode_request, encode_response
 
 SERIES = [[1.0, 2.0, 3.0, 4.0]]
@@ -84,9 +85,9 @@ def test_binary_tensors_round_trip() -> None:
     raw = json.dumps(request).encode()
     _, decoded = decode_request(raw + body[length:], str(len(raw)))
     assert decoded[0].data.tolist() == [1.5, -2.0] and decoded[1].data == text
-    with pytest.raises(ValueError, match="exceeds the data sent"):
+    with pytest.raises(ProtocolError, match="exceeds the data sent"):
         decode_request(raw + body[length:-1], str(len(raw)))  # one byte short
-    with pytest.raises(ValueError, match="belong to no input"):
+    with pytest.raises(ProtocolError, match="belong to no input"):
         decode_request(raw + body[length:] + b"x", str(len(raw)))
     assert struct.unpack_from("<I", body, length + 8) == (len(text[0]),)
 

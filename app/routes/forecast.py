@@ -4,7 +4,7 @@ from fastapi import APIRouter, Response
 
 from app.deps import ForecasterDep, SettingsDep
 from app.errors import ERROR_RESPONSES
-from app.tasks.base import json_response
+from app.routes import json_response
 from app.tasks.forecast import (
     BatchForecastRequest,
     BatchForecastResponse,

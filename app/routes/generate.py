@@ -9,7 +9,8 @@ from fastapi.responses import StreamingResponse
 from app.deps import GeneratorDep, SettingsDep
 from app.errors import ERROR_RESPONSES
 from app.generation import Stream, pieces
-from app.tasks.base import ModelRef, json_response
+from app.routes import json_response
+from app.tasks.base import ModelRef
 from app.tasks.generate import GenerateRequest, GenerateResponse, char_logprobs, check_limits
 
 router = APIRouter(tags=["generate"], responses=ERROR_RESPONSES)

@@ -7,7 +7,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from app.deps import RegistryDep
-from app.errors import ErrorBody, ErrorDetail, error_response
+from app.errors import ErrorBody, error_response
+from app.exceptions import ErrorDetail
 
 router = APIRouter(tags=["operations"])
 

@@ -16,7 +16,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.deps import RegistryDep, SettingsDep
-from app.errors import ErrorDetail, InvalidRequest
+from app.exceptions import ErrorDetail, InvalidRequest
 from app.generation import Stream, pieces
 from app.openai_api.schemas import ERROR_RESPONSES as OPENAI_ERRORS
 from app.openai_api.schemas import (
@@ -29,7 +29,7 @@ from app.openai_api.schemas import (
 )
 from app.openai_api.scoring import score
 from app.preprocessing import encode_chars
-from app.tasks.base import json_response
+from app.routes import json_response
 from app.tasks.generate import GeneratePredictor, GenerateRequest, Generation, check_limits
 
 router = APIRouter(prefix="/v1", tags=["openai"], responses=OPENAI_ERRORS)

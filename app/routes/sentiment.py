@@ -4,7 +4,7 @@ from fastapi import APIRouter, Response
 
 from app.deps import ClassifierDep, SettingsDep
 from app.errors import ERROR_RESPONSES
-from app.tasks.base import json_response
+from app.routes import json_response
 from app.tasks.sentiment import SentimentRequest, SentimentResponse, check_limits
 
 router = APIRouter(tags=["sentiment"], responses=ERROR_RESPONSES)

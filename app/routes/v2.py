@@ -18,8 +18,9 @@ from fastapi import APIRouter, Request, Response
 
 from app.deps import RegistryDep, SettingsDep
 from app.errors import ERROR_RESPONSES
+from app.exceptions import ProtocolError
 from app.registry import ModelStatus, Registry
-from app.v2.codec import HEADER_LENGTH, ProtocolError, decode_request, encode_response
+from app.v2.codec import HEADER_LENGTH, decode_request, encode_response
 from app.v2.tasks import TENSORS, infer
 
 router = APIRouter(prefix="/v2", tags=["open inference protocol"], responses=ERROR_RESPONSES)

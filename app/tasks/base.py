@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Protocol
 
-from fastapi import Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
@@ -94,12 +93,3 @@ class Predictor(Protocol):
     def warm_up(self) -> None:
         """Run one tiny request so the first real one does not pay for lazy initialisation."""
         ...
-
-
-def json_response(body: BaseModel) -> Response:
-    """The response already built and typed: serialise it once, in pydantic-core.
-
-    Returning the model itself would make FastAPI validate it against the response model and
-    encode it again; routes declare `response_model` for the schema and return this instead.
-    """
-    return Response(body.__pydantic_serializer__.to_json(body), media_type="application/json")

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from app.artifacts import ForecastPreprocessing, Metadata
 from app.batching import Batching
 from app.config import Settings
-from app.errors import ErrorDetail, InvalidRequest
+from app.exceptions import ErrorDetail, InvalidRequest
 from app.preprocessing import apply_correction, forecast_inputs
 from app.runtime import Runtime, check_inputs
 from app.tasks.base import ModelInfo, ModelRef, StrictRequest

@@ -18,7 +18,7 @@ from pydantic_core import PydanticCustomError
 from app.artifacts import GeneratePreprocessing, Metadata
 from app.batching import Batching
 from app.config import Settings
-from app.errors import ErrorDetail, InvalidRequest
+from app.exceptions import ErrorDetail, InvalidRequest
 from app.generation import Engine, Sampling, Stream, generate_now, pieces
 from app.preprocessing import char_index, encode_chars
 from app.runtime import Runtime, check_inputs

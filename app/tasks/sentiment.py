@@ -21,7 +21,7 @@ from pydantic_core import PydanticCustomError
 from app.artifacts import Metadata, SentimentPreprocessing, read_vocab
 from app.batching import Batching
 from app.config import Settings
-from app.errors import ErrorDetail, InvalidRequest
+from app.exceptions import ErrorDetail, InvalidRequest
 from app.preprocessing import sentiment_inputs, vocab_index
 from app.runtime import Runtime, check_inputs
 from app.tasks.base import ModelInfo, ModelRef, PlainText, StrictRequest

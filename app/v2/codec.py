@@ -16,15 +16,13 @@ from typing import Any
 
 import numpy as np
 
+from app.exceptions import ProtocolError
+
 HEADER_LENGTH = "inference-header-content-length"
 # No tensor dimension is larger than a request body could fill (1 GiB of single bytes).
 MAX_DIMENSION = 1 << 30
 # Numeric datatypes this service reads and writes (little-endian, as the extension specifies).
 NUMERIC = {"FP32": "<f4", "FP64": "<f8", "INT32": "<i4", "INT64": "<i8"}
-
-
-class ProtocolError(ValueError):
-    """A request that does not follow the protocol: 400 with the reason."""
 
 
 @dataclass

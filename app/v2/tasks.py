@@ -13,10 +13,11 @@ from pydantic import BaseModel, ValidationError
 
 from app.artifacts import Task
 from app.config import Settings
-from app.errors import ErrorDetail, InvalidRequest, field_path
+from app.errors import field_path
+from app.exceptions import ErrorDetail, InvalidRequest, ProtocolError
 from app.tasks import forecast, generate, sentiment
 from app.tasks.base import Predictor
-from app.v2.codec import NUMERIC, ProtocolError, Tensor
+from app.v2.codec import NUMERIC, Tensor
 
 # Request parameters the protocol itself defines: never a task option.
 RESERVED = {"binary_data_output", "priority", "timeout", "sequence_id", "sequence_start",
