@@ -179,10 +179,12 @@ class Settings(BaseSettings):
             max_streams=self.max_streams,
         )
 
-    def threads_for(self, task: Task) -> int:
+    def runtime_threads(self, parallel: bool) -> int:
+        """Threads for one model's runtime: `threads` if set; else all but one CPU for a task
+        whose calls are big enough to share out (TaskDeclaration.parallel_runtime), or one."""
         if self.threads is not None:
             return self.threads
-        return max(1, _cpu_count() - 1) if task == "sentiment" else 1
+        return max(1, _cpu_count() - 1) if parallel else 1
 
     def default_model(self, task: Task) -> str:
         """The model that /forecast, /sentiment or /generate serves."""

@@ -1,4 +1,4 @@
-"""Typed dependencies for routes: settings, the registry and each task's predictor.
+"""Typed dependencies for routes: settings, the registry, and the model a request addresses.
 
 Settings and registry live on `app.state` (set by create_app), so a test app built with its own
 settings and fake predictors needs no environment patching and no dependency overrides.
@@ -9,6 +9,7 @@ cost a round trip through the threadpool on every request (measured: /forecast C
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, cast
 
 from fastapi import Depends, Request
@@ -19,9 +20,6 @@ from app.exceptions import ModelNotFound
 from app.metrics import Metrics
 from app.registry import Registry
 from app.tasks.base import Predictor
-from app.tasks.forecast import Forecaster
-from app.tasks.generate import Generator
-from app.tasks.sentiment import Classifier
 
 
 async def _settings(request: Request) -> Settings:
@@ -53,18 +51,11 @@ def _model(request: Request, task: Task) -> Predictor:
     return registry.get(name, task, int(version) if version is not None else None)
 
 
-async def _forecaster(request: Request) -> Forecaster:
-    return cast(Forecaster, _model(request, "forecast"))
+def model_dependency(task: Task) -> Callable[[Request], Awaitable[Predictor]]:
+    """The dependency a task's routes declare, e.g.
+    `ForecasterDep = Annotated[Forecaster, Depends(model_dependency("forecast"))]`."""
 
+    async def addressed_model(request: Request) -> Predictor:
+        return _model(request, task)
 
-async def _classifier(request: Request) -> Classifier:
-    return cast(Classifier, _model(request, "sentiment"))
-
-
-async def _generator(request: Request) -> Generator:
-    return cast(Generator, _model(request, "generate"))
-
-
-ForecasterDep = Annotated[Forecaster, Depends(_forecaster)]
-ClassifierDep = Annotated[Classifier, Depends(_classifier)]
-GeneratorDep = Annotated[Generator, Depends(_generator)]
+    return addressed_model

@@ -6,7 +6,6 @@ opens model files.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -15,7 +14,6 @@ from pydantic import ValidationError
 
 from app.artifacts import (
     FORMAT_VERSION,
-    Metadata,
     Task,
     read_metadata,
     resolve_version,
@@ -23,19 +21,12 @@ from app.artifacts import (
 )
 from app.batching import Batching
 from app.config import Settings
-from app.runtime import Runtime, open_runtime
+from app.runtime import open_runtime
+from app.tasks import DECLARATIONS
 from app.tasks.base import Predictor
-from app.tasks.forecast import ForecastPredictor
-from app.tasks.generate import GeneratePredictor
-from app.tasks.sentiment import SentimentPredictor
 
 State = Literal["pending", "loading", "ready", "failed"]
 STATES: tuple[State, ...] = ("pending", "loading", "ready", "failed")
-_FACTORIES: dict[Task, Callable[[Path, Metadata, Runtime, Batching], Predictor]] = {
-    "forecast": ForecastPredictor.from_artifact,
-    "sentiment": SentimentPredictor.from_artifact,
-    "generate": GeneratePredictor.from_artifact,
-}
 
 
 class ArtifactError(Exception):
@@ -70,9 +61,11 @@ def load_predictor(target: Target, settings: Settings, batching: Batching) -> Pr
         if metadata.version != target.version:  # a copied or renamed directory
             raise ValueError(f"metadata.json says version {metadata.version}")
         verify_files(version_dir, metadata)
-        runtime = open_runtime(settings.runtime, version_dir, settings.threads_for(target.task))
+        declaration = DECLARATIONS[target.task]
+        threads = settings.runtime_threads(declaration.parallel_runtime)
+        runtime = open_runtime(settings.runtime, version_dir, threads)
         named = metadata.model_copy(update={"name": target.name})
-        return _FACTORIES[target.task](version_dir, named, runtime, batching)
+        return declaration.load(version_dir, named, runtime, batching)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from importlib import metadata
+from importlib import import_module, metadata
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -28,20 +28,23 @@ from app.metrics import Metrics
 from app.middleware import REQUEST_ID_HEADER, OpenRequests, RequestContextMiddleware
 from app.openai_api.errors import OpenAIErrorsMiddleware
 from app.registry import Registry
-from app.routes import admin, forecast, generate, health, metrics, models, openai, sentiment, v2
+from app.routes import admin, health, metrics, models, v2
 from app.routes.docs import mount_docs
 from app.routes.named import named_routes
+from app.tasks import DECLARATIONS
 
 try:
     VERSION = metadata.version("seqserve")
 except metadata.PackageNotFoundError:  # running from a checkout that was never installed
     VERSION = "0.0.0"
 
-TASK_ROUTERS: dict[Task, APIRouter] = {
-    "forecast": forecast.router,
-    "sentiment": sentiment.router,
-    "generate": generate.router,
-}
+
+def _router(path: str) -> APIRouter:
+    """ "app.routes.forecast:router" -> that APIRouter."""
+    module, _, attribute = path.partition(":")
+    router = getattr(import_module(module), attribute)
+    assert isinstance(router, APIRouter), path
+    return router
 
 
 def create_app(settings: Settings | None = None, registry: Registry | None = None) -> FastAPI:
@@ -80,11 +83,13 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         app.include_router(admin.router)
     task_paths: dict[str, Task] = {}
     for task in settings.tasks:  # a disabled task has no routes at all: 404, not 503
-        app.include_router(TASK_ROUTERS[task])
-        app.include_router(named_routes(TASK_ROUTERS[task]))
-        task_paths |= {route.path: task for route in TASK_ROUTERS[task].routes}  # type: ignore[attr-defined]
-    if "generate" in settings.tasks:
-        app.include_router(openai.router)
+        declaration = DECLARATIONS[task]
+        router = _router(declaration.router)
+        app.include_router(router)
+        app.include_router(named_routes(router))
+        task_paths |= {route.path: task for route in router.routes}  # type: ignore[attr-defined]
+        for extra in declaration.extra_routers:
+            app.include_router(_router(extra))
     # Derived from the routers: every model route needs the key and takes an admission slot.
     model_routes = ModelRoutes(task_paths, settings.default_model)
 

@@ -27,9 +27,9 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.tasks == ("forecast", "sentiment", "generate")
     assert settings.runtime == "onnx" and settings.log_format == "json"
     assert settings.cors_origins == ()
-    assert settings.threads is None and settings.threads_for("forecast") == 1
-    assert settings.threads_for("sentiment") == max(1, len(os.sched_getaffinity(0)) - 1)
-    assert Settings(_env_file=None, threads=1).threads_for("generate") == 1  # type: ignore[call-arg]
+    assert settings.threads is None and settings.runtime_threads(parallel=False) == 1
+    assert settings.runtime_threads(parallel=True) == max(1, len(os.sched_getaffinity(0)) - 1)
+    assert Settings(_env_file=None, threads=1).runtime_threads(parallel=True) == 1  # type: ignore[call-arg]
     assert settings.max_body_bytes == 1 << 20
     assert settings.policy("forecast") == Policy("latest")
     assert settings.default_model("forecast") == "forecast"

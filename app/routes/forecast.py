@@ -1,19 +1,23 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
 
-from app.deps import ForecasterDep, SettingsDep
+from fastapi import APIRouter, Depends, Response
+
+from app.deps import SettingsDep, model_dependency
 from app.errors import ERROR_RESPONSES
 from app.routes import json_response
 from app.tasks.forecast import (
     BatchForecastRequest,
     BatchForecastResponse,
+    Forecaster,
     ForecastRequest,
     ForecastResponse,
     check_limits,
 )
 
 router = APIRouter(tags=["forecast"], responses=ERROR_RESPONSES)
+ForecasterDep = Annotated[Forecaster, Depends(model_dependency("forecast"))]
 
 
 @router.post("/forecast", response_model=ForecastResponse)

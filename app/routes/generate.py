@@ -2,18 +2,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import StreamingResponse
 
-from app.deps import GeneratorDep, SettingsDep
+from app.deps import SettingsDep, model_dependency
 from app.errors import ERROR_RESPONSES
 from app.generation import Stream, pieces
 from app.routes import json_response
 from app.tasks.base import ModelRef
-from app.tasks.generate import GenerateRequest, GenerateResponse, char_logprobs, check_limits
+from app.tasks.generate import (
+    GenerateRequest,
+    GenerateResponse,
+    Generator,
+    char_logprobs,
+    check_limits,
+)
 
 router = APIRouter(tags=["generate"], responses=ERROR_RESPONSES)
+GeneratorDep = Annotated[Generator, Depends(model_dependency("generate"))]
 
 _SSE_DOC = {
     "description": 'with `stream: true`: `event: token` with `{"text": ...}` per character '

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
 
-from app.deps import ClassifierDep, SettingsDep
+from fastapi import APIRouter, Depends, Response
+
+from app.deps import SettingsDep, model_dependency
 from app.errors import ERROR_RESPONSES
 from app.routes import json_response
-from app.tasks.sentiment import SentimentRequest, SentimentResponse, check_limits
+from app.tasks.sentiment import Classifier, SentimentRequest, SentimentResponse, check_limits
 
 router = APIRouter(tags=["sentiment"], responses=ERROR_RESPONSES)
+ClassifierDep = Annotated[Classifier, Depends(model_dependency("sentiment"))]
 
 
 @router.post("/sentiment", response_model=SentimentResponse)

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Protocol
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from app.artifacts import Metadata
+
+if TYPE_CHECKING:
+    from app.batching import Batching
+    from app.runtime import Runtime
 
 # C0 control characters other than tab, newline and carriage return, and DEL: they have no place
 # in text and make terminals and log viewers misbehave. The C1 range (0x80-0x9f) is allowed:
@@ -93,3 +100,21 @@ class Predictor(Protocol):
     def warm_up(self) -> None:
         """Run one tiny request so the first real one does not pay for lazy initialisation."""
         ...
+
+
+@dataclass(frozen=True)
+class TaskDeclaration:
+    """Everything the service knows about one task, declared in the task's own module and listed
+    once in app/tasks/__init__.py. Its request and response schemas live with its routes."""
+
+    name: str
+    # Builds the task's predictor from one verified artifact.
+    load: Callable[[Path, Metadata, Runtime, Batching], Predictor]
+    # "module:attribute" of its APIRouter; only app.main imports it, so that this layer (the
+    # predictors, the registry) never imports the web framework.
+    router: str
+    # More routers served while the task is enabled (the OpenAI API for generation).
+    extra_routers: tuple[str, ...] = ()
+    # Whether one model call is big enough to use all but one CPU (a batch of long reviews),
+    # rather than one thread beside the other models' calls.
+    parallel_runtime: bool = False

@@ -24,7 +24,7 @@ from app.config import Settings
 from app.exceptions import ErrorDetail, InvalidRequest
 from app.preprocessing import apply_correction, forecast_inputs
 from app.runtime import Runtime, check_inputs
-from app.tasks.base import ModelInfo, ModelRef, StrictRequest
+from app.tasks.base import ModelInfo, ModelRef, StrictRequest, TaskDeclaration
 
 MAX_ABS_VALUE = 1e30  # far beyond any real measurement; keeps squares and sums finite
 # Seasonal period per frequency name. Weekly data's yearly cycle (52) needs three years of
@@ -192,3 +192,8 @@ class ForecastPredictor:
 
     def warm_up(self) -> None:
         self.predict([[0.0] * self.spec.min_length], np.zeros(1, dtype=np.int64))
+
+
+DECLARATION = TaskDeclaration(
+    "forecast", ForecastPredictor.from_artifact, "app.routes.forecast:router"
+)

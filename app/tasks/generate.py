@@ -23,7 +23,7 @@ from app.generation import Engine, Sampling, Stream, generate_now, pieces
 from app.preprocessing import char_index, encode_chars
 from app.runtime import Runtime, check_inputs
 from app.sampling import TokenLogprob
-from app.tasks.base import ModelInfo, ModelRef, PlainText, StrictRequest
+from app.tasks.base import ModelInfo, ModelRef, PlainText, StrictRequest, TaskDeclaration
 
 MIN_TEMPERATURE = 0.01  # below this, logits / temperature overflows; use 0 for greedy
 MAX_REPETITION_PENALTY = 10.0  # beyond this every seen character is simply banned
@@ -259,3 +259,11 @@ class GeneratePredictor:
 
 def _generation(stream: Stream) -> Generation:
     return Generation(stream.text, stream.finish_reason or "length", stream.tokens, stream.logprobs)
+
+
+DECLARATION = TaskDeclaration(
+    "generate",
+    GeneratePredictor.from_artifact,
+    "app.routes.generate:router",
+    extra_routers=("app.routes.openai:router",),
+)

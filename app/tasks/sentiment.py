@@ -24,7 +24,7 @@ from app.config import Settings
 from app.exceptions import ErrorDetail, InvalidRequest
 from app.preprocessing import sentiment_inputs, vocab_index
 from app.runtime import Runtime, check_inputs
-from app.tasks.base import ModelInfo, ModelRef, PlainText, StrictRequest
+from app.tasks.base import ModelInfo, ModelRef, PlainText, StrictRequest, TaskDeclaration
 
 
 def _not_blank(text: str) -> str:
@@ -148,3 +148,11 @@ class SentimentPredictor:
 
     def warm_up(self) -> None:
         self.predict(["warm up"])
+
+
+DECLARATION = TaskDeclaration(
+    "sentiment",
+    SentimentPredictor.from_artifact,
+    "app.routes.sentiment:router",
+    parallel_runtime=True,
+)
