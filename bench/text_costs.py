@@ -26,7 +26,8 @@ from app.batching import Batching
 from app.config import PROJECT_ROOT, Settings
 from app.preprocessing import encode_texts, sentiment_inputs, vocab_index
 from app.runtime import open_runtime
-from app.tasks.generate import GeneratePredictor, GenerateRequest
+from app.schemas.generate import GenerateRequest
+from app.tasks.generate import GeneratePredictor
 
 REPEATS = 15
 

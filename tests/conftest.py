@@ -28,10 +28,11 @@ from app.generation import Sampling, Stream
 from app.main import create_app
 from app.registry import Registry, Target
 from app.sampling import TokenLogprob
+from app.schemas.generate import GenerateRequest
+from app.schemas.sentiment import SentimentPrediction, prediction
 from app.tasks.base import ModelInfo, Predictor
 from app.tasks.forecast import Forecasts
-from app.tasks.generate import GenerateRequest, Generation
-from app.tasks.sentiment import SentimentPrediction, prediction
+from app.tasks.generate import Generation
 
 # No per-example deadline: speed is measured in bench/, and a busy 2-core CI machine once took
 # 416 ms for an example that takes 0.3 ms alone.

@@ -19,6 +19,9 @@ INFERENCE_MODULES = (
     "app.tasks.generate",
     "app.loading",
     "app.registry",
+    "app.schemas.forecast",  # HTTP schemas are pydantic models, importable without the framework
+    "app.schemas.sentiment",
+    "app.schemas.generate",
 )
 
 

@@ -15,8 +15,9 @@ from conftest import loaded_registry, make_settings
 
 from app.config import PROJECT_ROOT
 from app.registry import Registry
+from app.schemas.generate import GenerateRequest
 from app.tasks.forecast import ForecastPredictor
-from app.tasks.generate import GeneratePredictor, GenerateRequest, Generator
+from app.tasks.generate import GeneratePredictor, Generator
 from app.tasks.sentiment import SentimentPredictor
 
 pytestmark = pytest.mark.slow

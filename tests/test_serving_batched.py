@@ -19,8 +19,9 @@ from app.exceptions import Overloaded
 from app.generation import pieces
 from app.main import create_app
 from app.registry import Registry
+from app.schemas.generate import GenerateRequest
 from app.tasks.forecast import ForecastPredictor, Forecasts
-from app.tasks.generate import GeneratePredictor, GenerateRequest
+from app.tasks.generate import GeneratePredictor
 from app.tasks.sentiment import SentimentPredictor
 
 pytestmark = pytest.mark.slow

@@ -7,14 +7,13 @@ from fastapi import APIRouter, Depends, Response
 from app.deps import SettingsDep, model_dependency
 from app.errors import ERROR_RESPONSES
 from app.routes import json_response
-from app.tasks.forecast import (
+from app.schemas.forecast import (
     BatchForecastRequest,
     BatchForecastResponse,
-    Forecaster,
     ForecastRequest,
     ForecastResponse,
-    check_limits,
 )
+from app.tasks.forecast import Forecaster, check_limits
 
 router = APIRouter(tags=["forecast"], responses=ERROR_RESPONSES)
 ForecasterDep = Annotated[Forecaster, Depends(model_dependency("forecast"))]

@@ -30,7 +30,8 @@ from app.openai_api.schemas import (
 from app.openai_api.scoring import score
 from app.preprocessing import encode_chars
 from app.routes import json_response
-from app.tasks.generate import GeneratePredictor, GenerateRequest, Generation, check_limits
+from app.schemas.generate import GenerateRequest
+from app.tasks.generate import GeneratePredictor, Generation, check_limits
 
 router = APIRouter(prefix="/v1", tags=["openai"], responses=OPENAI_ERRORS)
 _IDS = itertools.count(1)

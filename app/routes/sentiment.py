@@ -7,7 +7,8 @@ from fastapi import APIRouter, Depends, Response
 from app.deps import SettingsDep, model_dependency
 from app.errors import ERROR_RESPONSES
 from app.routes import json_response
-from app.tasks.sentiment import Classifier, SentimentRequest, SentimentResponse, check_limits
+from app.schemas.sentiment import SentimentRequest, SentimentResponse
+from app.tasks.sentiment import Classifier, check_limits
 
 router = APIRouter(tags=["sentiment"], responses=ERROR_RESPONSES)
 ClassifierDep = Annotated[Classifier, Depends(model_dependency("sentiment"))]

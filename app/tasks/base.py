@@ -105,7 +105,7 @@ class Predictor(Protocol):
 @dataclass(frozen=True)
 class TaskDeclaration:
     """Everything the service knows about one task, declared in the task's own module and listed
-    once in app/tasks/__init__.py. Its request and response schemas live with its routes."""
+    once in app/tasks/__init__.py. Its request and response schemas live in app/schemas/."""
 
     name: str
     # Builds the task's predictor from one verified artifact.

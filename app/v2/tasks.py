@@ -15,6 +15,9 @@ from app.artifacts import Task
 from app.config import Settings
 from app.errors import field_path
 from app.exceptions import ErrorDetail, InvalidRequest, ProtocolError
+from app.schemas.forecast import BatchForecastRequest
+from app.schemas.generate import GenerateRequest
+from app.schemas.sentiment import SentimentRequest
 from app.tasks import forecast, generate, sentiment
 from app.tasks.base import Predictor
 from app.v2.codec import NUMERIC, Tensor
@@ -83,7 +86,7 @@ async def _forecast(
         raise ProtocolError("input 'series' has shape [series, values] or [values]")
     if len(rows) > settings.max_series_batch:  # before tolist(): [10**9, 0] holds no values
         raise ProtocolError(f"at most {settings.max_series_batch} series in one request")
-    body = _validated(forecast.BatchForecastRequest, {"series": rows.tolist(), **options})
+    body = _validated(BatchForecastRequest, {"series": rows.tolist(), **options})
     forecast.check_limits(body.series, body, model, settings, batch=True)
     result = await model.forecast(body.series, body.horizon, body.season_code())
     seasons = np.asarray(result.seasons, dtype=np.int32)
@@ -97,7 +100,7 @@ async def _sentiment(
     model: Any, settings: Settings, inputs: list[Tensor], options: dict[str, Any]
 ) -> list[Tensor]:
     texts = _texts(_input(inputs, "text", numeric=False))
-    body = _validated(sentiment.SentimentRequest, {"texts": texts, **options})
+    body = _validated(SentimentRequest, {"texts": texts, **options})
     sentiment.check_limits(body, settings)
     predictions = await model.classify(body.all_texts)
     labels = [p.label.encode() for p in predictions]
@@ -116,7 +119,7 @@ async def _generate(
         raise ProtocolError(f"at most {settings.max_texts} prompts in one request")
     if isinstance(options.get("stop"), str):  # parameters are scalars: one stop sequence
         options = {**options, "stop": [options["stop"]]}
-    bodies = [_validated(generate.GenerateRequest, {"prompt": p, **options}) for p in prompts]
+    bodies = [_validated(GenerateRequest, {"prompt": p, **options}) for p in prompts]
     for body in bodies:
         generate.check_limits(body, model, settings)
     try:

@@ -18,7 +18,7 @@ from fastapi import FastAPI, Request
 
 from app.artifacts import KERAS_FILE, ForecastPreprocessing, read_metadata
 from app.preprocessing import apply_correction, forecast_inputs
-from app.tasks.forecast import ForecastRequest
+from app.schemas.forecast import ForecastRequest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads
 

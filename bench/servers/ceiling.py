@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from app.tasks.forecast import ForecastRequest
+from app.schemas.forecast import ForecastRequest
 
 app = FastAPI(title="bench ceiling")
 _ANSWER = {"status": "ok"}
