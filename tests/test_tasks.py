@@ -1,5 +1,6 @@
-"""Every list of tasks agrees with the one in app/tasks/__init__.py, so a task added there and
-forgotten elsewhere fails here, not at run time."""
+"""Every list of tasks (artifact kinds, Open Inference Protocol tensors, training presets and
+headline metrics, test fakes) agrees with the one in app/tasks/__init__.py, so a task
+added there and forgotten elsewhere fails here, not at run time."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from app.admission import ModelRoutes
 from app.artifacts import TASKS, Metadata
 from app.main import _router
 from app.tasks import DECLARATIONS
+from app.v2.tasks import INFER, TENSORS
 from training.cli import HEADLINE
 from training.presets import PRESETS
 
@@ -22,7 +24,7 @@ def test_declared_tasks_are_the_artifact_contracts_tasks() -> None:
     assert set(typing.get_args(Metadata.model_fields["task"].annotation)) == set(TASKS)
 
 
-@pytest.mark.parametrize("listed", [HEADLINE, FAKES, *PRESETS.values()], ids=str)
+@pytest.mark.parametrize("listed", [HEADLINE, FAKES, TENSORS, INFER, *PRESETS.values()], ids=str)
 def test_training_and_test_lists_name_every_task(listed: dict[str, object]) -> None:
     assert set(listed) == set(DECLARATIONS)
 
