@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import signal
@@ -228,5 +229,56 @@ def test_keep_alive_clients_at_the_in_flight_limit_are_never_refused(
         with ThreadPoolExecutor(clients) as pool:
             statuses = [code for codes in pool.map(one_client, range(clients)) for code in codes]
         assert statuses == [200] * clients * 150
+    finally:
+        server.stop()
+
+
+def _one_column_csv(path: Path, level: float, period: int) -> Path:
+    """A user's own file: one numeric column with a header, 300 values."""
+    values = [level + 0.1 * t + 4 * math.sin(2 * math.pi * t / period) for t in range(300)]
+    path.write_text("load\n" + "\n".join(f"{v:.3f}" for v in values) + "\n", encoding="utf-8")
+    return path
+
+
+def test_readme_walkthrough_two_forecasters_then_a_new_version_without_restart(
+    tmp_path: Path,
+) -> None:
+    """The README's "Many models" steps, run: two forecasters trained on the user's own CSV
+    files, served side by side, then a new version of one picked up by the running server."""
+    from training.cli import main
+
+    models = tmp_path / "models"
+
+    def train(name: str, csv: Path) -> None:
+        args = ["forecast", "--preset", "tiny", "--name", name, "--data-file", str(csv)]
+        assert main([*args, "--models-dir", str(models), "--data-dir", str(tmp_path)]) == 0
+
+    train("electricity", _one_column_csv(tmp_path / "electricity.csv", 50.0, 24))
+    train("sales", _one_column_csv(tmp_path / "sales.csv", 900.0, 12))
+    server = Server(
+        models,
+        tmp_path / "server.log",
+        tasks="forecast",
+        default_models="forecast=electricity",
+        reload_interval_seconds="0.5",
+    )
+    try:
+        server.wait_until_loaded()
+        body = {"series": [float(v) for v in range(60)], "horizon": 3}
+        for name in ("electricity", "sales"):
+            answer = server.client.post(f"/models/{name}/forecast", json=body)
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["model"] == {"name": name, "version": "1"}
+        assert server.client.post("/forecast", json=body).json()["model"]["name"] == "electricity"
+        train("sales", _one_column_csv(tmp_path / "sales-2.csv", 950.0, 12))  # models/sales/2
+        deadline = time.monotonic() + 60
+        while (server.client.get("/models/sales").json()["info"] or {}).get("version") != "2":
+            assert time.monotonic() < deadline, server.log.read_text()
+            time.sleep(0.2)
+        answer = server.client.post("/models/sales/forecast", json=body)
+        assert answer.json()["model"] == {"name": "sales", "version": "2"}
+        old = server.client.post("/models/sales/versions/1/forecast", json=body)
+        assert_error(old, 404, "model_not_found")  # `latest`: version 1 is no longer served
+        assert server.process.poll() is None  # the same process throughout
     finally:
         server.stop()
