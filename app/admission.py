@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import re
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 
@@ -22,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.artifacts import Task
 from app.errors import error_response
 from app.exceptions import ErrorDetail
+from app.stages import current_timeline
 
 # On refusals made before the request body was read: the connection cannot be reused.
 
@@ -163,6 +165,8 @@ class BodyReaderMiddleware:
                 scope, receive, send
             )
             return
+        if (timeline := current_timeline.get()) is not None:
+            timeline.body_read = time.perf_counter()
         replayed = False
 
         async def replay() -> Message:

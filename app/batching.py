@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from app.exceptions import Overloaded
+from app.stages import BatchStages, current_timeline, timed_batch
 
 # A model's worker thread ends after this long without work, and starts again on demand.
 IDLE_THREAD_SECONDS = 5.0
@@ -36,8 +37,8 @@ class BatchLimits:
 
 
 class BatchObserver(Protocol):
-    def observe_batch(self, model: str, rows: int, queue_seconds: float, compute: float) -> None:
-        """Called once per batch: its size, the oldest request's wait and the compute time."""
+    def observe_batch(self, model: str, queue_seconds: float, stages: BatchStages) -> None:
+        """Called once per batch: the oldest request's wait, and the batch's size and stages."""
 
 
 @dataclass
@@ -46,6 +47,7 @@ class _Pending(Generic[Item, Result]):
     rows: int
     future: asyncio.Future[Result]
     queued_at: float
+    stages: BatchStages | None = None  # set by the batch thread before the future settles
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,10 @@ class MicroBatcher(Generic[Item, Result]):
                 )
                 self._thread.start()
             self._changed.notify()
-        return await pending.future
+        result = await pending.future
+        if (timeline := current_timeline.get()) is not None:
+            timeline.queued, timeline.batch = pending.queued_at, pending.stages
+        return result
 
     def _take_batch(self) -> list[_Pending[Item, Result]]:
         batch = [self._queue.popleft()]  # always at least one, however many rows it has
@@ -126,17 +131,18 @@ class MicroBatcher(Generic[Item, Result]):
                 self._run(batch)
 
     def _run(self, batch: list[_Pending[Item, Result]]) -> None:
-        started = time.perf_counter()
+        rows = sum(p.rows for p in batch)
         try:
-            results: Sequence[Result | BaseException] = self._run_batch([p.item for p in batch])
+            results: Sequence[Result | BaseException]
+            results, stages = timed_batch(lambda: self._run_batch([p.item for p in batch]), rows)
         except Exception as exc:  # one bad batch fails its requests, not the thread
             results = [exc] * len(batch)
         else:
+            for pending in batch:
+                pending.stages = stages
             if self._observer is not None:
-                rows = sum(p.rows for p in batch)
-                queued = started - min(p.queued_at for p in batch)
-                compute = time.perf_counter() - started
-                self._observer.observe_batch(self.name, rows, queued, compute)
+                queued = stages.started - min(p.queued_at for p in batch)
+                self._observer.observe_batch(self.name, queued, stages)
         for pending, result in zip(batch, results, strict=True):
             try:
                 pending.future.get_loop().call_soon_threadsafe(_settle, pending.future, result)

@@ -19,6 +19,7 @@ from app.config import Settings
 from app.exceptions import ModelNotFound
 from app.metrics import Metrics
 from app.registry import Registry
+from app.stages import current_timeline
 from app.tasks.base import Predictor
 
 
@@ -48,7 +49,10 @@ def _model(request: Request, task: Task) -> Predictor:
     version = params.get("version")
     if version is not None and not (version.isascii() and version.isdigit()):
         raise ModelNotFound(name, f"has no version {version!r}")
-    return registry.get(name, task, int(version) if version is not None else None)
+    model = registry.get(name, task, int(version) if version is not None else None)
+    if (timeline := current_timeline.get()) is not None:  # for the request's log line
+        timeline.model = f"{model.info.name}:{model.info.version}"
+    return model
 
 
 def model_dependency(task: Task) -> Callable[[Request], Awaitable[Predictor]]:

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Literal
 
 import numpy as np
@@ -23,6 +24,7 @@ from app.batching import IDLE_THREAD_SECONDS, BatchObserver
 from app.exceptions import Overloaded
 from app.runtime import Runtime
 from app.sampling import TokenHistory, TokenLogprob, next_token, penalise, token_logprob
+from app.stages import timed_batch
 
 FinishReason = Literal["length", "stop"]
 # What the engine thread hands a stream after each step: new text, finish reason, failure.
@@ -203,11 +205,9 @@ class Engine:
             dropped = [s for s in active if s.cancelled]
             active = [s for s in active if not s.cancelled]
             if active:
-                started = time.perf_counter()
-                self._step(active)
+                _, stages = timed_batch(partial(self._step, active), len(active))
                 if self._observer is not None:
-                    compute = time.perf_counter() - started
-                    self._observer.observe_batch("generate", len(active), waited, compute)
+                    self._observer.observe_batch("generate", waited, stages)
             done = [s for s in active if s.finish_reason is not None]
             active = [s for s in active if s.finish_reason is None]
             with self._changed:

@@ -11,6 +11,7 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
 from app.registry import STATES, Registry
+from app.stages import BatchStages
 
 # Most requests take milliseconds; generations of many characters take seconds.
 # Model calls and queue waits: tenths of a millisecond to a tenth of a second.
@@ -80,13 +81,26 @@ class Metrics:
             buckets=_FAST_BUCKETS,
             registry=self.collectors,
         )
+        self.stage_seconds = Histogram(
+            "seqserve_stage_seconds",
+            "time of each stage of a model batch: queue (oldest request), preprocess, model "
+            "(inside the runtime), postprocess",
+            ["model", "version", "stage"],
+            buckets=_FAST_BUCKETS,
+            registry=self.collectors,
+        )
 
-    def observe_batch(self, model: str, rows: int, queue_seconds: float, compute: float) -> None:
+    def observe_batch(self, model: str, queue_seconds: float, stages: BatchStages) -> None:
         # `model` is "<name>:<version>" (the registry labels each version's batches).
         name, _, version = model.partition(":")
-        self.batch_rows.labels(name, version).observe(rows)
+        self.batch_rows.labels(name, version).observe(stages.rows)
         self.queue_seconds.labels(name, version).observe(queue_seconds)
-        self.compute_seconds.labels(name, version).observe(compute)
+        self.compute_seconds.labels(name, version).observe(stages.ended - stages.started)
+        stage = self.stage_seconds
+        stage.labels(name, version, "queue").observe(queue_seconds)
+        stage.labels(name, version, "preprocess").observe(stages.preprocess)
+        stage.labels(name, version, "model").observe(stages.model_seconds)
+        stage.labels(name, version, "postprocess").observe(stages.postprocess)
 
     def observe(self, endpoint: str, method: str, status: int, seconds: float) -> None:
         labels = (endpoint, method, str(status))

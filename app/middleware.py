@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import internal_error_response
 from app.metrics import Metrics
+from app.stages import Timeline, current_timeline, server_timing
 
 logger = logging.getLogger("seqserve.http")
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -48,6 +49,10 @@ def _request_id(scope: Scope) -> str:
     return given if _SANE_ID.fullmatch(given) else new_request_id()
 
 
+def _milliseconds(stages: dict[str, float]) -> dict[str, float]:
+    return {stage: round(seconds * 1000, 3) for stage, seconds in stages.items()}
+
+
 class OpenRequests:
     """How many requests are being handled, so shutdown can wait for the cut ones to log."""
 
@@ -73,15 +78,19 @@ class RequestContextMiddleware:
         request_id = _request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         status, started, cut = 500, False, False
+        timeline = Timeline()
+        current_timeline.set(timeline)  # this request's task only: contextvars are per task
 
         async def send_with_id(message: Message) -> None:
             nonlocal status, started
             if message["type"] == "http.response.start":
                 status, started = message["status"], True
-                MutableHeaders(scope=message).append(REQUEST_ID_HEADER, request_id)
+                headers = MutableHeaders(scope=message)
+                headers.append(REQUEST_ID_HEADER, request_id)
+                headers.append("Server-Timing", server_timing(timeline.stages(time.perf_counter())))
             await send(message)
 
-        begin = time.perf_counter()
+        begin = timeline.begin
         self.metrics.in_flight.inc()
         self.open_requests.count += 1
         try:
@@ -97,7 +106,8 @@ class RequestContextMiddleware:
             if not started:
                 await internal_error_response()(scope, receive, send_with_id)
         finally:
-            seconds = time.perf_counter() - begin
+            end = time.perf_counter()
+            seconds = end - begin
             self.metrics.in_flight.dec()
             self.open_requests.count -= 1
             self.metrics.observe(_endpoint(scope), scope["method"], status, seconds)
@@ -111,6 +121,10 @@ class RequestContextMiddleware:
                         "path": scope["path"],
                         "status": status,
                         "duration_ms": round(seconds * 1000, 2),
+                        **({"model": timeline.model} if timeline.model else {}),
+                        "stages_ms": {
+                            k: round(v * 1000, 3) for k, v in timeline.stages(end).items()
+                        },
                         **({"cut_at_shutdown": True} if cut else {}),
                     },
                 )

@@ -24,6 +24,7 @@ from app.config import Settings
 from app.exceptions import ModelNotFound, ModelNotReady
 from app.loading import STATES, ArtifactError, State, Target, load_predictor
 from app.repository import Policy, model_names, model_task, signature
+from app.stages import BatchStages
 from app.tasks.base import Predictor
 
 logger = logging.getLogger("seqserve.registry")
@@ -75,8 +76,8 @@ class _LabelledObserver:
     def __init__(self, observer: BatchObserver, name: str, version: int | None) -> None:
         self.observer, self.label = observer, f"{name}:{version}"
 
-    def observe_batch(self, model: str, rows: int, queue_seconds: float, compute: float) -> None:
-        self.observer.observe_batch(self.label, rows, queue_seconds, compute)
+    def observe_batch(self, model: str, queue_seconds: float, stages: BatchStages) -> None:
+        self.observer.observe_batch(self.label, queue_seconds, stages)
 
 
 class Registry:

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from app.batching import BatchLimits, MicroBatcher
 from app.exceptions import Overloaded
 from app.main import create_app
+from app.stages import BatchStages
 
 JSON = {"content-type": "application/json"}
 
@@ -37,9 +38,9 @@ class Observer:
     def __init__(self) -> None:
         self.calls: list[tuple[str, int]] = []
 
-    def observe_batch(self, model: str, rows: int, queue_seconds: float, compute: float) -> None:
-        assert queue_seconds >= 0 and compute >= 0
-        self.calls.append((model, rows))
+    def observe_batch(self, model: str, queue_seconds: float, stages: BatchStages) -> None:
+        assert queue_seconds >= 0 and stages.preprocess >= 0 and stages.postprocess >= 0
+        self.calls.append((model, stages.rows))
 
 
 def test_requests_queued_while_the_model_is_busy_run_together() -> None:

@@ -13,6 +13,7 @@ from typing import Literal, Protocol
 import numpy as np
 
 from app.artifacts import KERAS_FILE, ONNX_FILE
+from app.stages import model_call
 
 RuntimeKind = Literal["onnx", "tensorflow"]
 
@@ -26,14 +27,25 @@ class Runtime(Protocol):
         ...
 
 
+class _Timed:
+    """A runtime whose calls are timed as the model-call stage of their batch (app/stages.py)."""
+
+    def __init__(self, inner: Runtime) -> None:
+        self.inner, self.kind, self.input_names = inner, inner.kind, inner.input_names
+
+    def run(self, inputs: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+        with model_call():
+            return self.inner.run(inputs)
+
+
 def open_runtime(kind: RuntimeKind, version_dir: Path, threads: int) -> Runtime:
     if kind == "tensorflow":
         from app.runtime.tensorflow import KerasRuntime  # pulls in TensorFlow: only on request
 
-        return KerasRuntime(version_dir / KERAS_FILE, threads)
+        return _Timed(KerasRuntime(version_dir / KERAS_FILE, threads))
     from app.runtime.onnx import OnnxRuntime
 
-    return OnnxRuntime(version_dir / ONNX_FILE, threads)
+    return _Timed(OnnxRuntime(version_dir / ONNX_FILE, threads))
 
 
 def check_inputs(runtime: Runtime, expected: tuple[str, ...]) -> None:
