@@ -67,6 +67,11 @@ bench-reload: install
 
 # Protocols (issue 14): /forecast vs V2 JSON vs V2 binary at 32 connections, /generate vs
 # /v1/completions streaming; ~1 minute. Writes bench/results/protocols.md.
+# Tracing's cost per request, on and off (issue 16); about a minute; needs trained models.
+.PHONY: bench-tracing
+bench-tracing: install
+	$(PY) -m bench.tracing $(BENCH_ARGS)
+
 .PHONY: bench-protocols
 bench-protocols: install
 	$(PY) -m bench.protocols $(PROTOCOL_ARGS)

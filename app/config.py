@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.artifacts import TASKS, Task
@@ -122,6 +122,24 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = None
     # Comma-separated; empty means no CORS headers at all (same-origin clients only).
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+
+    # --- tracing: OpenTelemetry's own variables, unprefixed (the exporter reads the rest) -----
+    otel_traces_exporter: str | None = Field(default=None, validation_alias="OTEL_TRACES_EXPORTER")
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"
+        ),
+    )
+    otel_sdk_disabled: bool = Field(default=False, validation_alias="OTEL_SDK_DISABLED")
+
+    @property
+    def tracing(self) -> bool:
+        """On when an exporter or an OTLP endpoint is named, as OpenTelemetry's own SDKs read
+        them; off by default, with OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none."""
+        if self.otel_sdk_disabled or self.otel_traces_exporter == "none":
+            return False
+        return self.otel_traces_exporter is not None or self.otel_exporter_otlp_endpoint is not None
 
     @field_validator("tasks", "cors_origins", mode="before")
     @classmethod

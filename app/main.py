@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import import_module, metadata
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.telemetry import TelemetryConfig
 
 from app.admission import (
     AdmissionMiddleware,
@@ -47,11 +49,20 @@ def _router(path: str) -> APIRouter:
     return router
 
 
-def create_app(settings: Settings | None = None, registry: Registry | None = None) -> FastAPI:
-    """Build the app. Tests pass their own settings and a registry of fake predictors."""
+def create_app(
+    settings: Settings | None = None, registry: Registry | None = None, span_exporter: Any = None
+) -> FastAPI:
+    """Build the app. Tests pass their own settings, a registry of fake predictors, and an
+    in-memory span exporter when they enable tracing."""
     settings = settings or get_settings()
     registry = registry or Registry(settings)
     open_requests = OpenRequests()
+    telemetry: TelemetryConfig | None = None
+    spans = None
+    if settings.tracing:  # imports OpenTelemetry's SDK only now
+        from app.tracing import tracing
+
+        telemetry, spans = tracing(settings, span_exporter)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -70,6 +81,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         # No redirect from /forecast/ to /forecast: it echoed the Host header, and ran before the
         # API key was checked. A path is served exactly as documented, or 404.
         redirect_slashes=False,
+        telemetry=telemetry,  # None: FastAPI's default, which does nothing without a provider
     )
     app.state.settings = settings
     app.state.registry = registry
@@ -116,7 +128,10 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         )
     app.add_middleware(OpenAIErrorsMiddleware)  # every error on /v1/, whichever layer made it
     app.add_middleware(
-        RequestContextMiddleware, metrics=app.state.metrics, open_requests=open_requests
+        RequestContextMiddleware,
+        metrics=app.state.metrics,
+        open_requests=open_requests,
+        spans=spans,
     )
     return app
 

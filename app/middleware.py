@@ -12,6 +12,7 @@ import logging
 import re
 import secrets
 import time
+from typing import TYPE_CHECKING
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import ClientDisconnect
@@ -20,6 +21,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.errors import internal_error_response
 from app.metrics import Metrics
 from app.stages import Timeline, current_timeline, server_timing
+
+if TYPE_CHECKING:
+    from app.tracing import StageSpans  # imports OpenTelemetry only when tracing is on
 
 logger = logging.getLogger("seqserve.http")
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -68,8 +72,15 @@ class OpenRequests:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics, open_requests: OpenRequests) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: Metrics,
+        open_requests: OpenRequests,
+        spans: StageSpans | None = None,
+    ) -> None:
         self.app, self.metrics, self.open_requests = app, metrics, open_requests
+        self.spans = spans  # when tracing is on (app/tracing.py)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -88,6 +99,8 @@ class RequestContextMiddleware:
                 headers = MutableHeaders(scope=message)
                 headers.append(REQUEST_ID_HEADER, request_id)
                 headers.append("Server-Timing", server_timing(timeline.stages(time.perf_counter())))
+                if self.spans is not None:
+                    self.spans.response_started(timeline, request_id)
             await send(message)
 
         begin = timeline.begin
@@ -111,6 +124,8 @@ class RequestContextMiddleware:
             self.metrics.in_flight.dec()
             self.open_requests.count -= 1
             self.metrics.observe(_endpoint(scope), scope["method"], status, seconds)
+            if self.spans is not None:
+                self.spans.request_ended(timeline, end)
             # Refusals for overload are counted but not logged: thousands a second would cost.
             if not scope["state"].get("shed"):
                 logger.info(
