@@ -1,10 +1,10 @@
 """`python -m bench.tracing [--models-dir DIR]`: what tracing costs per request.
 
 The same app twice, in-process (no sockets, so the HTTP stack's cost is not diluted by the
-network's): tracing off, and on with every span handed to an in-memory exporter as it ends
-(the span-making cost; a real OTLP exporter batches and sends on its own thread). Sequential `/forecast` requests on one model, the two apps alternating in rounds so
-machine load hits both alike. Reports the median CPU time per request of each and their ratio;
-asserts nothing.
+network's): tracing off, and on with every span handed to an in-memory exporter as it ends (the
+span-making cost; a real OTLP exporter batches and sends on its own thread). Sequential
+`/forecast` requests on one model, the two apps alternating in rounds so machine load hits both
+alike. Reports the median CPU time per request of each and their ratio; asserts nothing.
 """
 
 from __future__ import annotations
