@@ -123,6 +123,13 @@ class Settings(BaseSettings):
     # Comma-separated; empty means no CORS headers at all (same-origin clients only).
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
 
+    # --- request capture (README: Capturing requests): off unless a file is named -----------
+    capture_file: Path | None = None
+    capture_fraction: float = Field(default=0.01, ge=0, le=1)  # of model requests
+    capture_max_field_bytes: int = Field(default=65_536, ge=0)  # of each body kept; more is cut
+    capture_max_file_bytes: int = Field(default=100_000_000, gt=0)  # then rotated
+    capture_backups: int = Field(default=3, ge=1)  # rotated files kept
+
     # --- tracing: OpenTelemetry's own variables, unprefixed (the exporter reads the rest) -----
     otel_traces_exporter: str | None = Field(default=None, validation_alias="OTEL_TRACES_EXPORTER")
     otel_exporter_otlp_endpoint: str | None = Field(

@@ -23,6 +23,7 @@ from app.admission import (
     ModelRoutes,
 )
 from app.artifacts import Task
+from app.capture import Capture, CaptureMiddleware, DroppedLines
 from app.config import Settings, get_settings
 from app.errors import install_error_handlers
 from app.logs import configure_logging
@@ -64,12 +65,20 @@ def create_app(
 
         telemetry, spans = tracing(settings, span_exporter)
 
+    capture = None
+    if settings.capture_file is not None:
+        capture = Capture(
+            settings.capture_file, settings.capture_max_file_bytes, settings.capture_backups
+        )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level, settings.log_format)
         registry.start_loading()  # returns at once; a no-op if the registry is already loaded
         yield
         await open_requests.drained(timeout=2.0)
+        if capture is not None:
+            capture.close()  # writes out what is still queued
 
     app = FastAPI(
         title="seqserve",
@@ -107,6 +116,15 @@ def create_app(
 
     # Added innermost first. A request takes an admission slot only once it is authorised and
     # its body has arrived; the request context (id, log line, metrics) wraps every answer.
+    if capture is not None:  # the sampled exchanges of requests that reached their model
+        app.add_middleware(
+            CaptureMiddleware,
+            capture=capture,
+            fraction=settings.capture_fraction,
+            max_field_bytes=settings.capture_max_field_bytes,
+            is_model_route=lambda path: model_routes.model(path) is not None,
+        )
+        app.state.metrics.collectors.register(DroppedLines(capture))
     app.add_middleware(AdmissionMiddleware, limit=settings.max_in_flight, routes=model_routes)
     app.add_middleware(
         BodyReaderMiddleware,
