@@ -119,6 +119,8 @@ class Metadata(_Strict):
     files: dict[str, str] = Field(description="artifact file name -> sha256")
     sample: str | None = None
     training_seconds: float | None = None
+    # Share of the training data in each bin of each input statistic (app/drift.py).
+    input_profile: dict[str, list[float]] | None = None
 
 
 def sha256_file(path: Path) -> str:

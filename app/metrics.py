@@ -40,6 +40,34 @@ class _ModelStates(Collector):
         yield family
 
 
+class _InputDrift(Collector):
+    """Each serving version's input statistics against its training data, at scrape time."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    def collect(self) -> Iterator[Metric]:
+        labels = ["model", "version", "statistic"]
+        psi = GaugeMetricFamily(
+            "seqserve_input_psi", "population stability index against training", labels=labels
+        )
+        mean = GaugeMetricFamily(
+            "seqserve_input_mean", "mean of an input statistic over recent requests", labels=labels
+        )
+        for status in self.registry.statuses():
+            profile = getattr(status.predictor, "profile", None)
+            if profile is None:
+                continue
+            version = status.predictor.info.version  # type: ignore[union-attr]
+            for name, stat in profile.summary().items():
+                if isinstance(stat, dict):
+                    for family, value in ((psi, stat["psi"]), (mean, stat["mean"])):
+                        if value is not None:
+                            family.add_metric([status.name, version, name], value)
+        yield psi
+        yield mean
+
+
 class Metrics:
     content_type = CONTENT_TYPE_LATEST
 
@@ -60,6 +88,7 @@ class Metrics:
             "seqserve_requests_in_flight", "requests being handled", registry=self.collectors
         )
         self.collectors.register(_ModelStates(registry))
+        self.collectors.register(_InputDrift(registry))
         self.batch_rows = Histogram(
             "seqserve_batch_rows",
             "rows (series, texts, streams) per model call",

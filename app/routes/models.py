@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
@@ -28,6 +30,11 @@ class ModelEntry(BaseModel):
     reason: str | None = Field(default=None, description="why the newest failed version failed")
     info: ModelInfo | None = Field(default=None, description="the serving (highest ready) version")
     versions: list[VersionEntry]
+    inputs: dict[str, Any] | None = Field(
+        default=None,
+        description="what the serving version is being sent: per statistic the mean over its "
+        "last requests and the PSI against its training data; `drift` is the largest PSI",
+    )
 
 
 class ModelList(BaseModel):
@@ -52,6 +59,7 @@ def model_entry(status: ModelStatus) -> ModelEntry:
         reason=status.reason,
         info=serving.info if serving else None,
         versions=versions,
+        inputs=profile.summary() if (profile := getattr(serving, "profile", None)) else None,
     )
 
 

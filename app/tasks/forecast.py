@@ -9,7 +9,7 @@ values (shared preprocessing in app/preprocessing.py). The season comes from the
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, Self
@@ -19,6 +19,7 @@ import numpy as np
 from app.artifacts import ForecastPreprocessing, Metadata
 from app.batching import Batching
 from app.config import Settings
+from app.drift import InputProfile, forecast_statistics
 from app.exceptions import ErrorDetail, InvalidRequest
 from app.preprocessing import apply_correction, forecast_inputs
 from app.runtime import Runtime, check_inputs
@@ -93,8 +94,10 @@ class ForecastPredictor:
         spec: ForecastPreprocessing,
         info: ModelInfo,
         batching: Batching | None = None,
+        reference: Mapping[str, Sequence[float]] | None = None,
     ) -> None:
         self.runtime, self.spec, self.info = runtime, spec, info
+        self.profile = InputProfile("forecast", reference)  # what it is sent (app/drift.py)
         self._batcher = (batching or Batching()).batcher("forecast", self.predict_jobs)
 
     @classmethod
@@ -114,7 +117,7 @@ class ForecastPredictor:
             max_season=spec.max_season,
             freq=FREQ_SEASONS,
         )
-        return cls(runtime, spec, info, batching)
+        return cls(runtime, spec, info, batching, metadata.input_profile)
 
     async def forecast(
         self, series: Sequence[Sequence[float]], horizon: int, season: int
@@ -132,7 +135,9 @@ class ForecastPredictor:
     def predict_jobs(self, jobs: Sequence[Job]) -> list[Forecasts]:
         """Several requests in one model call."""
         codes = np.concatenate([np.full(len(series), code) for series, _, code in jobs])
-        full = self.predict([values for series, _, _ in jobs for values in series], codes)
+        rows = [values for series, _, _ in jobs for values in series]
+        full = self.predict(rows, codes)
+        self.profile.observe(forecast_statistics(rows, full.seasons, self.spec.window))
         bounds = np.cumsum([0] + [len(series) for series, _, _ in jobs])
         spans = itertools.pairwise(bounds)
         return [

@@ -7,6 +7,7 @@ for them); a prompt left empty by that, or sent empty, starts from the model's s
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal, NamedTuple, Protocol, Self
 
@@ -15,6 +16,7 @@ import numpy as np
 from app.artifacts import GeneratePreprocessing, Metadata
 from app.batching import Batching
 from app.config import Settings
+from app.drift import InputProfile, generate_statistics
 from app.exceptions import ErrorDetail, InvalidRequest
 from app.generation import Engine, Sampling, Stream, generate_now, pieces
 from app.preprocessing import char_index, encode_chars
@@ -74,8 +76,10 @@ class GeneratePredictor:
         spec: GeneratePreprocessing,
         info: ModelInfo,
         batching: Batching | None = None,
+        reference: Mapping[str, Sequence[float]] | None = None,
     ) -> None:
         self.runtime, self.spec, self.info = runtime, spec, info
+        self.profile = InputProfile("generate", reference)  # what it is sent (app/drift.py)
         self.index = char_index(spec)
         self.vocabulary, self.vocab_size = spec.vocabulary, len(spec.vocabulary)
         batching = batching or Batching()
@@ -98,7 +102,7 @@ class GeneratePredictor:
             layers=spec.layers,
             units=spec.units,
         )
-        return cls(runtime, spec, info, batching)
+        return cls(runtime, spec, info, batching, metadata.input_profile)
 
     def _prompt_ids(self, prompt: str) -> np.ndarray:
         ids = encode_chars(prompt, self.index)
@@ -125,6 +129,7 @@ class GeneratePredictor:
 
     def start(self, request: GenerateRequest) -> Stream:
         """Join the engine's batch; read the text with app.generation.pieces(stream)."""
+        self.profile.observe(generate_statistics([request.prompt], self.index))
         stream = self._stream(request)
         return self.engine.start(stream)
 

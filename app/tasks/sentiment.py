@@ -9,7 +9,7 @@ recurrent part reads the last `max_length` tokens of a text, the wide part the l
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, Self
 
@@ -18,6 +18,7 @@ import numpy as np
 from app.artifacts import Metadata, SentimentPreprocessing, read_vocab
 from app.batching import Batching
 from app.config import Settings
+from app.drift import InputProfile, sentiment_statistics
 from app.exceptions import ErrorDetail, InvalidRequest
 from app.preprocessing import sentiment_inputs, vocab_index
 from app.runtime import Runtime, check_inputs
@@ -56,8 +57,10 @@ class SentimentPredictor:
         vocabulary: list[str],
         info: ModelInfo,
         batching: Batching | None = None,
+        reference: Mapping[str, Sequence[float]] | None = None,
     ) -> None:
         self.runtime, self.spec, self.info = runtime, spec, info
+        self.profile = InputProfile("sentiment", reference)  # what it is sent (app/drift.py)
         self.index = vocab_index(vocabulary, spec)
         self._batcher = (batching or Batching()).batcher("sentiment", self.predict_jobs)
 
@@ -77,21 +80,25 @@ class SentimentPredictor:
             labels=list(spec.labels),
             vocabulary_size=len(vocabulary),
         )
-        return cls(runtime, spec, vocabulary, info, batching)
+        return cls(runtime, spec, vocabulary, info, batching, metadata.input_profile)
 
     async def classify(self, texts: Sequence[str]) -> list[SentimentPrediction]:
         """Queued with concurrent requests; tokenising happens in the batch thread too."""
         return await self._batcher.submit(texts, rows=len(texts))
 
     def predict_jobs(self, jobs: Sequence[Sequence[str]]) -> list[list[SentimentPrediction]]:
-        predictions = self.predict([text for texts in jobs for text in texts])
+        predictions = self.predict([text for texts in jobs for text in texts], observe=True)
         bounds = np.cumsum([0] + [len(texts) for texts in jobs])
         return [predictions[a:b] for a, b in itertools.pairwise(bounds)]
 
-    def predict(self, texts: Sequence[str]) -> list[SentimentPrediction]:
+    def predict(self, texts: Sequence[str], observe: bool = False) -> list[SentimentPrediction]:
         inputs = sentiment_inputs(texts, self.index, self.spec)
-        positive = np.asarray(self.runtime.run(inputs)[0], dtype=np.float64)[:, 0]
-        return [prediction(float(p), self.spec.labels) for p in np.clip(positive, 0.0, 1.0)]
+        positive = np.clip(np.asarray(self.runtime.run(inputs)[0], dtype=np.float64)[:, 0], 0, 1)
+        if observe:
+            spec = self.spec
+            ids = inputs["token_ids"]
+            self.profile.observe(sentiment_statistics(ids, spec.pad_id, spec.oov_id, positive))
+        return [prediction(float(p), self.spec.labels) for p in positive]
 
     def warm_up(self) -> None:
         self.predict(["warm up"])
