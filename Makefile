@@ -12,7 +12,16 @@ $(VENV)/.installed: pyproject.toml client/pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]' -e ./client
 	touch $@
 
-install: $(VENV)/.installed
+# The kserve SDK, whose typed models check deploy/kserve/, in a virtualenv of its own: it pins
+# protobuf<7, below what TensorFlow and ONNX Runtime get in $(VENV) (pyproject.toml, kserve-check).
+KSERVE_VENV ?= .venv-kserve
+$(KSERVE_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(KSERVE_VENV)
+	$(KSERVE_VENV)/bin/python -m pip install --quiet \
+		$$($(PYTHON) scripts/requirements.py --only kserve-check)
+	touch $@
+
+install: $(VENV)/.installed $(KSERVE_VENV)/.installed
 
 # Trains the default models only for tasks that have no version under models/ yet.
 train: install
@@ -33,7 +42,7 @@ lint: install
 	$(VENV)/bin/shellcheck scripts/*.sh .ci/run
 
 test: lint
-	$(VENV)/bin/pytest -q
+	KSERVE_CHECK_PYTHON=$(KSERVE_VENV)/bin/python $(VENV)/bin/pytest -q
 
 # Builds the images and runs the compose stack for real (needs Docker, or ../shared/tools).
 container-test:
