@@ -103,21 +103,25 @@ def test_ports_and_probes_match_the_settings_and_image(name: str, client: TestCl
     assert all(client.get(p["path"]).status_code == 200 for p in probes.values())
 
 
+def mounted_claim(pod: Manifest, container: Manifest, path: str) -> tuple[str, bool]:
+    """The claim mounted at `path` in the container, and whether the mount is read-only."""
+    (mount,) = (m for m in container["volumeMounts"] if m["mountPath"] == path)
+    (volume,) = (v for v in pod["volumes"] if v["name"] == mount["name"])
+    return volume["persistentVolumeClaim"]["claimName"], mount.get("readOnly", False)
+
+
 @pytest.mark.parametrize("name", OVERLAYS)
-def test_the_models_volume_is_where_the_settings_look(name: str) -> None:
+def test_the_api_reads_the_volume_the_job_writes_where_the_settings_look(name: str) -> None:
     manifests = overlay(name)
-    container = api_container(manifests)
-    settings = settings_from(container_env(container, manifests))
-    mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
-    assert mounts[str(settings.models_dir)]["readOnly"] is True
-    job = find(manifests, "Job")["spec"]["template"]["spec"]
-    (trainer,) = job["containers"]
-    trainer_dir = container_env(trainer, manifests)["SEQSERVE_MODELS_DIR"]
-    assert {m["mountPath"] for m in trainer["volumeMounts"]} >= {trainer_dir}
-    claims = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in job["volumes"]}
-    api_volumes = find(manifests, "Deployment")["spec"]["template"]["spec"]["volumes"]
-    assert find(manifests, "PersistentVolumeClaim")["metadata"]["name"] in set(claims.values())
-    assert api_volumes[0]["persistentVolumeClaim"]["claimName"] == claims["models"]
+    claim = find(manifests, "PersistentVolumeClaim")["metadata"]["name"]
+    api_pod = find(manifests, "Deployment")["spec"]["template"]["spec"]
+    api_dir = str(settings_from(container_env(api_container(manifests), manifests)).models_dir)
+    assert mounted_claim(api_pod, api_container(manifests), api_dir) == (claim, True)
+    job_pod = find(manifests, "Job")["spec"]["template"]["spec"]
+    (trainer,) = job_pod["containers"]
+    job_dir = container_env(trainer, manifests)["SEQSERVE_MODELS_DIR"]
+    assert job_dir is not None
+    assert mounted_claim(job_pod, trainer, job_dir) == (claim, False)
 
 
 @pytest.mark.parametrize("name", OVERLAYS)
