@@ -179,3 +179,17 @@ def test_rolling_updates_give_in_flight_requests_their_grace(name: str) -> None:
     assert pre_stop >= 5  # endpoint removal reaches kube-proxy and ingresses in a few seconds
     assert pod["terminationGracePeriodSeconds"] > pre_stop + settings.shutdown_grace_seconds
     assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+
+
+@pytest.mark.parametrize("name", OVERLAYS)
+def test_service_pdb_and_hpa_find_the_api_pods(name: str) -> None:
+    manifests = overlay(name)
+    deployment = find(manifests, "Deployment")
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    assert find(manifests, "Service")["spec"]["selector"].items() <= labels.items()
+    assert find(manifests, "PodDisruptionBudget")["spec"]["selector"]["matchLabels"].items() <= (
+        labels.items()
+    )
+    target = find(manifests, "HorizontalPodAutoscaler")["spec"]["scaleTargetRef"]
+    assert (target["kind"], target["name"]) == ("Deployment", deployment["metadata"]["name"])
