@@ -21,7 +21,7 @@ $(KSERVE_VENV)/.installed: pyproject.toml
 		$$($(PYTHON) scripts/requirements.py --only kserve-check)
 	touch $@
 
-install: $(VENV)/.installed $(KSERVE_VENV)/.installed
+install: $(VENV)/.installed
 
 # Trains the default models only for tasks that have no version under models/ yet.
 train: install
@@ -41,7 +41,8 @@ lint: install
 		config --quiet
 	$(VENV)/bin/shellcheck scripts/*.sh .ci/run
 
-test: lint
+# `make serve` does not need the kserve SDK, so only the tests make its virtualenv.
+test: lint $(KSERVE_VENV)/.installed
 	KSERVE_CHECK_PYTHON=$(KSERVE_VENV)/bin/python $(VENV)/bin/pytest -q
 
 # Builds the images and runs the compose stack for real (needs Docker, or ../shared/tools).

@@ -2,11 +2,11 @@
 tests/kserve_strict.py FILE.yaml...` prints one line per problem, `FILE: problem`, and exits 1 if
 there is any. (One process for many files: importing kserve takes seconds.)
 
-Runs in its own virtualenv (`make kserve-venv`): the SDK pins protobuf below the version that
-TensorFlow and ONNX use in the dev environment. The SDK's own deserializer drops keys it does not
-know, so this walks each document along the models' `openapi_types` and `attribute_map` and
-reports any key that is not a field, any value of the wrong JSON type, and whatever the model's
-constructor refuses (a required field left out, for one).
+Runs in its own virtualenv (.venv-kserve, made by `make test`): the SDK pins protobuf below the
+version that TensorFlow and ONNX use in the dev environment. The SDK's own deserializer drops keys
+it does not know, so this walks each document along the models' `openapi_types` and
+`attribute_map` and reports any key that is not a field, any value of the wrong JSON type, and
+whatever the model's constructor refuses (a required field left out, for one).
 """
 
 from __future__ import annotations

@@ -31,11 +31,11 @@ KSERVE_MODELS_DIR = "/mnt/models"  # where KServe mounts a predictor's storageUr
 
 
 def kserve_python() -> Path:
-    """The virtualenv with the kserve SDK (`make install` makes it; `make test` names it)."""
+    """The virtualenv with the kserve SDK, which `make test` makes and names."""
     configured = os.environ.get("KSERVE_CHECK_PYTHON")
     python = Path(configured) if configured else PROJECT_ROOT / ".venv-kserve" / "bin" / "python"
     if not python.exists() and not configured and not os.environ.get("CI"):
-        pytest.skip("no .venv-kserve: `make install` creates it")
+        pytest.skip("no .venv-kserve: `make test` creates it")
     return python
 
 
