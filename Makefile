@@ -12,6 +12,15 @@ $(VENV)/.installed: pyproject.toml client/pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]' -e ./client
 	touch $@
 
+# The kserve SDK, whose typed models check deploy/kserve/, in a virtualenv of its own: it pins
+# protobuf<7, below what TensorFlow and ONNX Runtime get in $(VENV) (pyproject.toml, kserve-check).
+KSERVE_VENV ?= .venv-kserve
+$(KSERVE_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(KSERVE_VENV)
+	$(KSERVE_VENV)/bin/python -m pip install --quiet \
+		$$($(PYTHON) scripts/requirements.py --only kserve-check)
+	touch $@
+
 install: $(VENV)/.installed
 
 # Trains the default models only for tasks that have no version under models/ yet.
@@ -32,8 +41,9 @@ lint: install
 		config --quiet
 	$(VENV)/bin/shellcheck scripts/*.sh .ci/run
 
-test: lint
-	$(VENV)/bin/pytest -q
+# `make serve` does not need the kserve SDK, so only the tests make its virtualenv.
+test: lint $(KSERVE_VENV)/.installed
+	KSERVE_CHECK_PYTHON=$(KSERVE_VENV)/bin/python $(VENV)/bin/pytest -q
 
 # Builds the images and runs the compose stack for real (needs Docker, or ../shared/tools).
 container-test:

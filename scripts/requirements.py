@@ -3,6 +3,7 @@
     python scripts/requirements.py                 # serving: [project] dependencies only
     python scripts/requirements.py train           # plus the `train` extra
     python scripts/requirements.py train --cuda    # with TensorFlow's CUDA wheels (GPU image)
+    python scripts/requirements.py --only kserve-check  # the extra alone (Makefile: .venv-kserve)
 
 Installing the dependencies from pyproject.toml alone, before the source is copied, keeps them in
 their own image layer: editing the code then rebuilds only the small layer holding the code.
@@ -18,9 +19,9 @@ from pathlib import Path
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 
 
-def requirements(extras: list[str], cuda: bool) -> list[str]:
+def requirements(extras: list[str], cuda: bool, only: bool = False) -> list[str]:
     project = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]
-    lines = list(project["dependencies"])
+    lines = [] if only else list(project["dependencies"])
     for extra in extras:
         lines += project["optional-dependencies"][extra]
     if cuda:
@@ -35,8 +36,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("extras", nargs="*", help="optional-dependency groups to add")
     parser.add_argument("--cuda", action="store_true", help="tensorflow[and-cuda] for tensorflow")
+    parser.add_argument("--only", action="store_true", help="the extras without the dependencies")
     args = parser.parse_args()
-    print("\n".join(requirements(args.extras, args.cuda)))
+    print("\n".join(requirements(args.extras, args.cuda, args.only)))
 
 
 if __name__ == "__main__":

@@ -42,3 +42,7 @@ def test_gpu_image_keeps_the_tensorflow_pin_and_adds_cuda() -> None:
 def test_cuda_without_tensorflow_is_an_error() -> None:
     result = subprocess.run([sys.executable, str(SCRIPT), "--cuda"], capture_output=True)
     assert result.returncode != 0
+
+
+def test_only_gives_an_extra_without_the_serving_dependencies() -> None:
+    assert requirements("--only", "kserve-check") == ["kserve==0.21.0"]
