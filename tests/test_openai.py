@@ -143,7 +143,9 @@ def test_generate_logprobs_agree_with_the_completions_scoring(
 
 
 def test_streamed_logprobs_cover_the_text_and_a_stop_sequence_has_none(http: TestClient) -> None:
-    body = {"prompt": "JULIET:", "max_tokens": 40, "seed": 3, "stop": ["e"], "logprobs": 0}
+    body = {"prompt": "JULIET:", "max_tokens": 40, "seed": 3, "logprobs": 0}
+    free = http.post("/generate", json=body).json()["text"]
+    body["stop"] = [free[5]]  # a character the same seeded generation is sure to reach
     whole = http.post("/generate", json=body).json()
     assert whole["finish_reason"] == "stop"
     assert len(whole["logprobs"]) == len(whole["text"])
@@ -157,3 +159,20 @@ def test_streamed_logprobs_cover_the_text_and_a_stop_sequence_has_none(http: Tes
     tokens = [event for event in events if "text" in event]
     assert "".join(e["text"] for e in tokens) == whole["text"]
     assert [x for e in tokens for x in e["logprobs"]] == whole["logprobs"]
+
+
+def test_a_stream_carries_the_logprobs_of_each_chunk(client: openai.OpenAI) -> None:
+    args = {"model": "generate", "prompt": "ROMEO:", "max_tokens": 15, "temperature": 0}
+    whole = client.completions.create(**args, logprobs=2).choices[0]
+    chunks = [c.choices[0] for c in client.completions.create(**args, logprobs=2, stream=True)]
+    pieces = [c for c in chunks if c.text]
+    assert "".join(c.text for c in pieces) == whole.text
+    assert all(c.logprobs is not None and c.logprobs.tokens == list(c.text) for c in pieces)
+    streamed = [lp for c in pieces for lp in c.logprobs.token_logprobs]  # type: ignore[union-attr]
+    assert whole.logprobs is not None and whole.logprobs.token_logprobs is not None
+    for ours, scored in zip(streamed, whole.logprobs.token_logprobs, strict=True):
+        assert scored is not None and math.isclose(ours, scored, abs_tol=1e-4)
+    offsets = [o for c in pieces for o in c.logprobs.text_offset]  # type: ignore[union-attr]
+    assert offsets == list(range(len(whole.text)))
+    with pytest.raises(openai.BadRequestError):  # echo's prompt scoring is not streamed
+        client.completions.create(**args, logprobs=2, stream=True, echo=True)

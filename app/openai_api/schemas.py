@@ -53,9 +53,9 @@ class CompletionRequest(BaseModel):
             raise PydanticCustomError(
                 "too_many_choices", "at most {limit} choices (prompts x n)", {"limit": MAX_CHOICES}
             )
-        if self.stream and (self.logprobs is not None or not self.max_tokens):
+        if self.stream and (not self.max_tokens or (self.echo and self.logprobs is not None)):
             raise PydanticCustomError(
-                "unsupported", "a stream needs max_tokens >= 1 and no logprobs"
+                "unsupported", "a stream needs max_tokens >= 1, and no logprobs with echo"
             )
         return self
 

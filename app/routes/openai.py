@@ -23,6 +23,7 @@ from app.openai_api.schemas import (
     Choice,
     Completion,
     CompletionRequest,
+    Logprobs,
     ModelCard,
     ModelCards,
     Usage,
@@ -30,6 +31,7 @@ from app.openai_api.schemas import (
 from app.openai_api.scoring import score
 from app.preprocessing import encode_chars
 from app.routes import json_response
+from app.sampling import TokenLogprob
 from app.schemas.generate import GenerateRequest
 from app.tasks.generate import GeneratePredictor, Generation, check_limits
 
@@ -60,7 +62,8 @@ async def completions(
     prompt_tokens = sum(_known(model, prompt) for prompt, _ in _choices(body))
     if body.stream:
         head = {"id": cid, "object": "text_completion", "created": created, "model": body.model}
-        events = _events(head, body, requests, _start_all(model, requests), prompt_tokens)
+        streams = _start_all(model, requests)
+        events = _events(head, body, requests, streams, prompt_tokens, model.vocabulary)
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         return StreamingResponse(events, media_type="text/event-stream", headers=headers)
     results = await asyncio.gather(*(model.generate(r) for r in requests))  # none: max_tokens 0
@@ -141,6 +144,9 @@ def _generate_requests(
             "prompt": prompt, "max_tokens": body.max_tokens, "temperature": body.temperature,
             "top_p": body.top_p, "seed": seed, "stop": body.stops,
             "presence_penalty": body.presence_penalty, "frequency_penalty": body.frequency_penalty,
+            # A stream's log-probabilities are recorded while sampling (the same raw ones that
+            # scoring gives an answer that is not streamed).
+            "logprobs": body.logprobs if body.stream else None,
         })  # fmt: skip
         check_limits(request, model, settings)
         requests.append(request)
@@ -153,17 +159,24 @@ async def _events(
     requests: list[GenerateRequest],
     streams: list[Stream],
     prompt_tokens: int,
+    vocabulary: str,
 ) -> AsyncIterator[str]:
-    queue: asyncio.Queue[tuple[int, str, str | None]] = asyncio.Queue()
+    queue: asyncio.Queue[tuple[int, str, dict[str, Any] | None, str | None]] = asyncio.Queue()
 
     async def follow(index: int, request: GenerateRequest, stream: Stream) -> None:
+        emitted = 0
         try:
             if body.echo:
-                await queue.put((index, request.prompt, None))
+                await queue.put((index, request.prompt, None, None))
             async for piece in pieces(stream):
-                await queue.put((index, piece, None))
+                logprobs = None
+                if body.logprobs is not None:  # those of this piece's characters (no echo here)
+                    entries = stream.logprobs[emitted : emitted + len(piece)]
+                    logprobs = _chunk_logprobs(entries, vocabulary, emitted)
+                emitted += len(piece)
+                await queue.put((index, piece, logprobs, None))
         finally:  # a choice that failed ends too, so the event stream always ends
-            queue.put_nowait((index, "", stream.finish_reason or "length"))
+            queue.put_nowait((index, "", None, stream.finish_reason or "length"))
 
     tasks = [
         asyncio.create_task(follow(i, r, s))
@@ -173,8 +186,9 @@ async def _events(
         for _ in range(len(tasks)):
             finished = None
             while finished is None:
-                index, text, finished = await queue.get()
-                choice = {"text": text, "index": index, "logprobs": None, "finish_reason": finished}
+                index, text, logprobs, finished = await queue.get()
+                choice = {"text": text, "index": index, "logprobs": logprobs,
+                          "finish_reason": finished}  # fmt: skip
                 yield _event({**head, "choices": [choice]})
         if body.stream_options and body.stream_options.include_usage:
             completion = sum(s.tokens for s in streams)
@@ -185,6 +199,16 @@ async def _events(
     finally:
         for task in tasks:
             task.cancel()
+
+
+def _chunk_logprobs(entries: list[TokenLogprob], vocabulary: str, offset: int) -> dict[str, Any]:
+    """OpenAI's `logprobs` object for the characters of one streamed chunk."""
+    return Logprobs(
+        tokens=[vocabulary[e.token] for e in entries],
+        token_logprobs=[e.logprob for e in entries],
+        top_logprobs=[{vocabulary[i]: lp for i, lp in e.top} for e in entries],
+        text_offset=list(range(offset, offset + len(entries))),
+    ).model_dump()
 
 
 def _event(data: dict[str, Any]) -> str:
