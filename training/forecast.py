@@ -24,7 +24,7 @@ import tensorflow as tf
 
 from app.artifacts import ForecastPreprocessing, Metadata
 from app.preprocessing import apply_correction
-from training.common import describe, fit_and_reload_best, plot_history, seed_everything
+from training.common import describe, plot_history, seed_everything
 from training.data.competitions import (
     HELD_OUT_DATASETS,
     TRAIN_DATASETS,
@@ -37,6 +37,7 @@ from training.data.files import fingerprint
 from training.data.windows import (
     Samples,
     encode,
+    joined,
     residual_targets,
     test_samples,
     training_samples,
@@ -44,6 +45,7 @@ from training.data.windows import (
 )
 from training.export import publish, save_keras_and_onnx, staging_dir
 from training.forecast_eval import BASELINES, corrected_seasons, scores
+from training.forecast_net import Split, build_branch, fit_branches
 from training.plots import plot_forecasts
 
 
@@ -72,6 +74,13 @@ class ForecastConfig:
     time_budget: float = 1e9  # seconds of fitting at most: off unless set explicitly
     statistical_baseline: bool = True  # statsforecast's Theta (series up to 400 values)
     short_history: int = 96  # also evaluate M4 hourly cut to its last this many values
+    # Series with an applied season at least this long (hourly data) get their own network
+    # (training/forecast_net.py); 0: one network for all.
+    route_min_season: int = 24
+    high_origins: int = 48  # training origins per 250 values of a high-frequency history
+    high_short_fraction: float = 0.25  # of those, cut to a random short history
+    high_layers: int = 2
+    high_units: int = 64
     seed: int = 42
 
 
@@ -88,34 +97,21 @@ def spec_for(config: ForecastConfig) -> ForecastPreprocessing:
         max_season=168,
         correction_bound=config.correction_bound,
         min_relative_scale=1e-12,  # far below any real signal; keeps flat windows finite
+        route_min_season=config.route_min_season or None,
     )
 
 
-def masked_mae(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
-    """Mean absolute error over valid steps; y_true holds residuals then the valid mask."""
-    residual, valid = tf.split(y_true, 2, axis=-1)
-    return tf.reduce_sum(tf.abs(residual - y_pred) * valid) / tf.maximum(tf.reduce_sum(valid), 1.0)
-
-
-def build(config: ForecastConfig, spec: ForecastPreprocessing) -> keras.Model:
-    layer = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[config.cell]
-    window = keras.Input((spec.window,), name="window")
-    observed = keras.Input((spec.window,), name="observed")
-    context = keras.Input((spec.context_size,), name="context")
-    steps = (spec.window // spec.patch, spec.patch)
-    x = keras.layers.Concatenate()(
-        [keras.layers.Reshape(steps)(window), keras.layers.Reshape(steps)(observed)]
+def build(config: ForecastConfig, spec: ForecastPreprocessing, high: bool = False) -> keras.Model:
+    """One correction network: the general one, or (`high`) the high-frequency one."""
+    return build_branch(
+        spec,
+        cell=config.cell,
+        layers=config.high_layers if high else config.layers,
+        units=config.high_units if high else config.units,
+        dropout=config.dropout,
+        learning_rate=config.learning_rate,
+        name="high_frequency" if high else "general",
     )
-    for i in range(config.layers):
-        last = i == config.layers - 1
-        x = layer(config.units, return_sequences=not last, dropout=config.dropout)(x)
-    x = keras.layers.Concatenate()([x, context])
-    x = keras.layers.Dense(2 * config.units, activation="relu")(x)
-    raw = keras.layers.Dense(spec.horizon, activation="tanh", kernel_initializer="zeros")(x)
-    correction = keras.layers.Rescaling(spec.correction_bound, name="correction")(raw)
-    model = keras.Model([window, observed, context], correction, name="forecaster")
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=masked_mae)
-    return model
 
 
 def forecast(
@@ -165,17 +161,38 @@ def train(config: ForecastConfig, data_dir: Path, models_dir: Path, download: bo
         held_out = [p for name in config.held_out for p in load_problems(name, data_dir, download)]
         files = data_files((*names, *config.held_out), data_dir, download)
     histories = training_histories(trained)
-    train_rows = training_samples(histories, spec, config.origins_per_series, config.seed)
+    route = config.route_min_season or np.iinfo(np.int64).max
+    train_rows = joined(
+        [
+            training_samples(
+                [p for p in histories if p.season < route],
+                spec,
+                config.origins_per_series,
+                config.seed,
+            ),
+            training_samples(
+                [p for p in histories if p.season >= route],
+                spec,
+                config.high_origins,
+                config.seed,
+                config.high_short_fraction,
+            ),
+        ]
+    )
     val_rows = validation_samples(histories, spec)
     train_inputs, val_inputs = encode(train_rows, spec), encode(val_rows, spec)
     print(f"forecast: {len(train_rows.groups)} train / {len(val_rows.groups)} val origins")
 
-    model = build(config, spec)
     with staging_dir(models_dir, "forecast") as staging:
-        history = fit_and_reload_best(
-            model,
-            (train_inputs.arrays, residual_targets(train_rows, train_inputs)),
-            (val_inputs.arrays, residual_targets(val_rows, val_inputs)),
+        model, histories_by_branch = fit_branches(
+            {"general": build(config, spec), "high_frequency": build(config, spec, high=True)},
+            Split(
+                train_inputs.arrays,
+                residual_targets(train_rows, train_inputs),
+                train_inputs.seasons,
+            ),
+            Split(val_inputs.arrays, residual_targets(val_rows, val_inputs), val_inputs.seasons),
+            spec,
             config,
             staging,
         )
@@ -190,14 +207,16 @@ def train(config: ForecastConfig, data_dir: Path, models_dir: Path, download: bo
             tf.TensorSpec((None, spec.context_size), tf.float32, name="context"),
         )
         save_keras_and_onnx(model, signature, staging)
-        plot_history(history, staging / "history.png", "forecast: MAE of the correction")
+        for branch, history in histories_by_branch.items():
+            name = "history.png" if branch == "general" else f"history_{branch}.png"
+            plot_history(history, staging / name, f"forecast: MAE of the {branch} correction")
         _plot(test, predictions, staging / "forecast_vs_actual.png")
         return publish(
             staging,
             {
                 "task": "forecast",
                 "data": {"name": "+".join(sorted({p.dataset for p in trained})), "files": files},
-                "hyperparameters": describe(config, history),
+                "hyperparameters": describe(config, histories_by_branch),
                 "preprocessing": spec,
                 "metrics": metrics | val_metrics,
                 "limits": {"min_length": spec.min_length, "max_horizon": spec.horizon},
