@@ -44,8 +44,10 @@ def forecast_inputs(
     seasonal-naive forecasts enter the same way as context.
     """
     requested = np.asarray(seasons, dtype=np.int64)
-    base, applied = base_forecasts(series, requested, spec)
-    window, lengths = pad_left(series, spec.window)
+    # Each series' last `history` values as float64, once (requests bring lists of floats).
+    kept = [np.asarray(s[-spec.history :], dtype=np.float64) for s in series]
+    base, applied = base_forecasts(kept, requested, spec)
+    window, lengths = pad_left(kept, spec.window)
     observed = observed_mask(lengths, spec.window)
     count = lengths[:, None]
     level = np.where(observed, window, 0.0).sum(axis=1, keepdims=True) / count
@@ -60,8 +62,8 @@ def forecast_inputs(
     def scaled(x: np.ndarray) -> np.ndarray:
         return np.clip((x - level) / scale, -_CLIP, _CLIP)
 
-    kept = np.array([min(len(s), spec.history) for s in series])  # older values: ignored
-    codes = [np.log(applied) / np.log(spec.max_season), np.log(kept) / np.log(spec.history)]
+    kept_count = np.array([len(k) for k in kept])  # older values: ignored
+    codes = [np.log(applied) / np.log(spec.max_season), np.log(kept_count) / np.log(spec.history)]
     if spec.route_min_season is not None:  # 1: the high-frequency network corrects this series
         codes.append((applied >= spec.route_min_season).astype(np.float64))
     arrays = {
@@ -79,7 +81,7 @@ def base_forecasts(
 ) -> tuple[np.ndarray, np.ndarray]:
     """([n, horizon] base forecasts, [n] seasons applied) from each series' last `history`
     values, by the compiled kernel (app/forecast_kernel.py), one series at a time."""
-    kept = [np.asarray(s[-spec.history :], dtype=np.float64) for s in series]
+    kept = [np.asarray(s[-spec.history :], dtype=np.float64) for s in series]  # no copy if so
     ends = np.cumsum([len(k) for k in kept])
     flat = np.concatenate(kept) if kept else np.zeros(0)
     return forecast_kernel.base_forecasts(flat, ends, requested, spec.max_season, spec.horizon)
