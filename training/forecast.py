@@ -15,7 +15,7 @@ Tourism (held out), are only evaluated at the end.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import keras
@@ -81,6 +81,9 @@ class ForecastConfig:
     high_short_fraction: float = 0.25  # of those, cut to a random short history
     high_layers: int = 2
     high_units: int = 64
+    high_epochs: int = 10
+    high_batch_size: int = 512
+    high_learning_rate: float = 1e-3
     seed: int = 42
 
 
@@ -109,7 +112,7 @@ def build(config: ForecastConfig, spec: ForecastPreprocessing, high: bool = Fals
         layers=config.high_layers if high else config.layers,
         units=config.high_units if high else config.units,
         dropout=config.dropout,
-        learning_rate=config.learning_rate,
+        learning_rate=config.high_learning_rate if high else config.learning_rate,
         name="high_frequency" if high else "general",
     )
 
@@ -193,7 +196,12 @@ def train(config: ForecastConfig, data_dir: Path, models_dir: Path, download: bo
             ),
             Split(val_inputs.arrays, residual_targets(val_rows, val_inputs), val_inputs.seasons),
             spec,
-            config,
+            {
+                "general": config,
+                "high_frequency": replace(
+                    config, epochs=config.high_epochs, batch_size=config.high_batch_size
+                ),
+            },
             staging,
         )
         spec = spec.model_copy(

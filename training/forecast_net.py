@@ -103,7 +103,7 @@ def fit_branches(
     train: Split,
     validation: Split,
     spec: ForecastPreprocessing,
-    config: FitConfig,
+    configs: dict[str, FitConfig],
     scratch: Path,
 ) -> tuple[keras.Model, dict[str, Any]]:
     """Fit each network on its own rows (best epoch by its own validation rows); the routed
@@ -115,7 +115,7 @@ def fit_branches(
             general,
             (train.inputs, train.targets),
             (validation.inputs, validation.targets),
-            config,
+            configs["general"],
             scratch,
         )
         return general, {"general": history}
@@ -126,6 +126,6 @@ def fit_branches(
         keep_val = (validation.seasons >= spec.route_min_season) == high
         if keep_train.any() and keep_val.any():
             histories[name] = fit_and_reload_best(
-                net, train.rows(keep_train), validation.rows(keep_val), config, scratch
+                net, train.rows(keep_train), validation.rows(keep_val), configs[name], scratch
             )
     return routed(nets["general"], nets["high_frequency"], spec), histories
