@@ -77,13 +77,13 @@ class ForecastConfig:
     # Series with an applied season at least this long (hourly data) get their own network
     # (training/forecast_net.py); 0: one network for all.
     route_min_season: int = 24
-    high_origins: int = 48  # training origins per 250 values of a high-frequency history
-    high_short_fraction: float = 0.25  # of those, cut to a random short history
-    high_layers: int = 2
+    high_origins: int = 64  # training origins per 250 values of a high-frequency history
+    high_short_fraction: float = 0.3  # of those, cut to a random short history
+    high_layers: int = 1  # two layers: validation MASE 0.947, one: 0.915 (M4 hourly)
     high_units: int = 64
     high_epochs: int = 10
-    high_batch_size: int = 512
-    high_learning_rate: float = 1e-3
+    high_batch_size: int = 256  # more, smaller steps than the general network's
+    high_learning_rate: float = 2e-3
     seed: int = 42
 
 
