@@ -79,7 +79,7 @@ class ForecastConfig:
     route_min_season: int = 24
     high_origins: int = 64  # training origins per 250 values of a high-frequency history
     high_short_fraction: float = 0.3  # of those, cut to a random short history
-    high_layers: int = 1  # two layers: validation MASE 0.947, one: 0.915 (M4 hourly)
+    high_layers: int = 1  # M4 hourly validation MASE 0.915 (two layers, batch 512, 1e-3: 0.947)
     high_units: int = 64
     high_epochs: int = 10
     high_batch_size: int = 256  # more, smaller steps than the general network's
@@ -215,8 +215,8 @@ def train(config: ForecastConfig, data_dir: Path, models_dir: Path, download: bo
             tf.TensorSpec((None, spec.context_size), tf.float32, name="context"),
         )
         save_keras_and_onnx(model, signature, staging)
-        for branch, history in histories_by_branch.items():
-            name = "history.png" if branch == "general" else f"history_{branch}.png"
+        for i, (branch, history) in enumerate(histories_by_branch.items()):
+            name = "history.png" if i == 0 else f"history_{branch}.png"  # the first: general
             plot_history(history, staging / name, f"forecast: MAE of the {branch} correction")
         _plot(test, predictions, staging / "forecast_vs_actual.png")
         return publish(
