@@ -23,7 +23,6 @@ import numpy as np
 import tensorflow as tf
 
 from app.artifacts import ForecastPreprocessing, Metadata
-from app.preprocessing import apply_correction
 from training.common import describe, plot_history, seed_everything
 from training.data.competitions import (
     HELD_OUT_DATASETS,
@@ -35,18 +34,16 @@ from training.data.competitions import (
 )
 from training.data.files import fingerprint
 from training.data.windows import (
-    Samples,
     encode,
     joined,
     residual_targets,
-    test_samples,
     training_samples,
     validation_samples,
 )
 from training.export import publish, save_keras_and_onnx, staging_dir
-from training.forecast_eval import BASELINES, corrected_seasons, scores
+from training.forecast_eval import corrected_seasons, scores
 from training.forecast_net import Split, build_branch, fit_branches
-from training.plots import plot_forecasts
+from training.forecast_report import evaluate, forecast, plot_test
 
 
 @dataclass
@@ -117,35 +114,6 @@ def build(config: ForecastConfig, spec: ForecastPreprocessing, high: bool = Fals
     )
 
 
-def forecast(
-    model: keras.Model, samples: Samples, spec: ForecastPreprocessing
-) -> dict[str, np.ndarray]:
-    """The model's forecasts, and its statistical base alone (the model without correction)."""
-    inputs = encode(samples, spec)
-    correction = model.predict(inputs.arrays, batch_size=2048, verbose=0)
-    return {"model": apply_correction(inputs, correction, spec), "base": inputs.base}
-
-
-def evaluate(
-    model: keras.Model, problems: list[Problem], spec: ForecastPreprocessing, config: ForecastConfig
-) -> tuple[dict[str, float], Samples, np.ndarray]:
-    """Model and baselines on the official test parts; also M4 hourly from short histories."""
-    test = test_samples(problems, spec)
-    methods = forecast(model, test, spec)
-    for name, baseline in BASELINES.items():
-        if name != "theta_sf" or config.statistical_baseline:
-            methods[name] = baseline(test)
-    metrics = scores(test, methods, "test/")
-    predictions = methods["model"]
-    hourly = [p for p in problems if p.dataset == "m4_hourly"]
-    if hourly:
-        short = test_samples(hourly, spec)
-        short.histories = [h[-config.short_history :] for h in short.histories]
-        cut = forecast(model, short, spec) | {"snaive": BASELINES["snaive"](short)}
-        metrics |= scores(short, cut, f"short{config.short_history}/")
-    return metrics, test, predictions
-
-
 def train(config: ForecastConfig, data_dir: Path, models_dir: Path, download: bool) -> Metadata:
     started = time.monotonic()
     seed_everything(config.seed)
@@ -208,7 +176,9 @@ def train(config: ForecastConfig, data_dir: Path, models_dir: Path, download: bo
             update={"corrected_seasons": corrected_seasons(model, val_rows, spec)}
         )
         val_metrics = scores(val_rows, forecast(model, val_rows, spec), "val/")
-        metrics, test, predictions = evaluate(model, trained + held_out, spec, config)
+        metrics, test, predictions = evaluate(
+            model, trained + held_out, spec, config.statistical_baseline, config.short_history
+        )
         signature = (
             tf.TensorSpec((None, spec.window), tf.float32, name="window"),
             tf.TensorSpec((None, spec.window), tf.float32, name="observed"),
@@ -218,7 +188,7 @@ def train(config: ForecastConfig, data_dir: Path, models_dir: Path, download: bo
         for i, (branch, history) in enumerate(histories_by_branch.items()):
             name = "history.png" if i == 0 else f"history_{branch}.png"  # the first: general
             plot_history(history, staging / name, f"forecast: MAE of the {branch} correction")
-        _plot(test, predictions, staging / "forecast_vs_actual.png")
+        plot_test(test, predictions, staging / "forecast_vs_actual.png")
         return publish(
             staging,
             {
@@ -231,14 +201,3 @@ def train(config: ForecastConfig, data_dir: Path, models_dir: Path, download: bo
                 "training_seconds": round(time.monotonic() - started, 1),
             },
         )
-
-
-def _plot(test: Samples, predictions: np.ndarray, path: Path) -> None:
-    """A few test rows with a full horizon and at least three horizons of history."""
-    horizon = test.targets.shape[1]
-    rows = [
-        i for i, h in enumerate(test.histories) if test.valid[i].all() and len(h) >= 3 * horizon
-    ]
-    if rows:
-        inputs = np.stack([test.histories[i][-3 * horizon :] for i in rows])
-        plot_forecasts(inputs, test.targets[rows], predictions[rows], path)
