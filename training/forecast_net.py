@@ -81,11 +81,19 @@ def routed(general: keras.Model, high: keras.Model, spec: ForecastPreprocessing)
     other_layer.set_weights([-pick, np.ones(1, dtype=np.float32)])
     out = keras.layers.Add(name="correction")(
         [
-            keras.layers.Multiply()([flag, high(inputs)]),
-            keras.layers.Multiply()([other, general(inputs)]),
+            keras.layers.Multiply()([flag, _uncompiled(high)(inputs)]),
+            keras.layers.Multiply()([other, _uncompiled(general)(inputs)]),
         ]
     )
     return keras.Model(inputs, out, name="forecaster")
+
+
+def _uncompiled(net: keras.Model) -> keras.Model:
+    """The same network without its loss: a saved graph must load where training's custom
+    loss does not exist (the TensorFlow serving runtime)."""
+    copy = keras.Model.from_config(net.get_config())  # the layers' config: no loss, no optimizer
+    copy.set_weights(net.get_weights())
+    return copy
 
 
 @dataclass
