@@ -49,11 +49,19 @@ class ForecastPreprocessing(_Strict):
         description="seasons applied for which the correction beat the base on validation; "
         "other series get the base alone (None: every series is corrected)",
     )
+    route_min_season: int | None = Field(
+        default=None,
+        gt=1,
+        description="series whose applied season is at least this are corrected by the graph's "
+        "high-frequency network, the rest by its general one; the context's last column says "
+        "which (None: one network, no such column)",
+    )
 
     @property
     def context_size(self) -> int:
-        """Base and seasonal-naive forecasts (horizon each), season and length codes."""
-        return 2 * self.horizon + 2
+        """Base and seasonal-naive forecasts (horizon each), season and length codes, and the
+        high-frequency flag when the graph routes."""
+        return 2 * self.horizon + 2 + (self.route_min_season is not None)
 
 
 class SentimentPreprocessing(_Strict):

@@ -14,14 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app import forecast_kernel
 from app.artifacts import ForecastPreprocessing, GeneratePreprocessing, SentimentPreprocessing
-from app.forecast_base import (
-    SeriesList,
-    base_forecast,
-    infer_seasons,
-    observed_mask,
-    pad_left,
-)
+from app.forecast_base import SeriesList, observed_mask, pad_left
 
 # --- forecast -------------------------------------------------------------------------------
 
@@ -49,8 +44,10 @@ def forecast_inputs(
     seasonal-naive forecasts enter the same way as context.
     """
     requested = np.asarray(seasons, dtype=np.int64)
-    base, applied = _base_by_width(series, requested, spec)
-    window, lengths = pad_left(series, spec.window)
+    # Each series' last `history` values as float64, once (requests bring lists of floats).
+    kept = [np.asarray(s[-spec.history :], dtype=np.float64) for s in series]
+    base, applied = base_forecasts(kept, requested, spec)
+    window, lengths = pad_left(kept, spec.window)
     observed = observed_mask(lengths, spec.window)
     count = lengths[:, None]
     level = np.where(observed, window, 0.0).sum(axis=1, keepdims=True) / count
@@ -65,41 +62,29 @@ def forecast_inputs(
     def scaled(x: np.ndarray) -> np.ndarray:
         return np.clip((x - level) / scale, -_CLIP, _CLIP)
 
-    kept = np.array([min(len(s), spec.history) for s in series])  # older values: ignored
-    codes = np.stack(
-        [np.log(applied) / np.log(spec.max_season), np.log(kept) / np.log(spec.history)], 1
-    )
+    kept_count = np.array([len(k) for k in kept])  # older values: ignored
+    codes = [np.log(applied) / np.log(spec.max_season), np.log(kept_count) / np.log(spec.history)]
+    if spec.route_min_season is not None:  # 1: the high-frequency network corrects this series
+        codes.append((applied >= spec.route_min_season).astype(np.float64))
     arrays = {
         "window": np.where(observed, scaled(window), 0.0).astype(np.float32),
         "observed": observed.astype(np.float32),
-        "context": np.concatenate([scaled(base), scaled(naive), codes], 1).astype(np.float32),
+        "context": np.concatenate([scaled(base), scaled(naive), np.stack(codes, 1)], 1).astype(
+            np.float32
+        ),
     }
     return ForecastInputs(arrays, base, scale, applied)
 
 
-def base_width(lengths: np.ndarray, spec: ForecastPreprocessing) -> np.ndarray:
-    """Columns of the padded matrix a series' base is computed in: the next power of two of its
-    length (at least 32, at most `history`). It depends on the series alone, so a forecast does
-    not depend on the batch, and short series cost little."""
-    kept = np.minimum(lengths, spec.history)
-    return np.minimum(np.maximum(32, 1 << np.ceil(np.log2(kept)).astype(np.int64)), spec.history)
-
-
-def _base_by_width(
+def base_forecasts(
     series: SeriesList, requested: np.ndarray, spec: ForecastPreprocessing
 ) -> tuple[np.ndarray, np.ndarray]:
-    widths = base_width(np.array([len(s) for s in series]), spec)
-    base = np.empty((len(series), spec.horizon))
-    applied = np.empty(len(series), dtype=np.int64)
-    for width in np.unique(widths):  # at most log2(history) groups
-        rows = np.flatnonzero(widths == width)
-        values, lengths = pad_left([series[int(i)] for i in rows], int(width))
-        periods = requested[rows]
-        if (periods == 0).any():
-            inferred = infer_seasons(values, lengths, spec.max_season)
-            periods = np.where(periods == 0, inferred, periods)
-        base[rows], applied[rows] = base_forecast(values, lengths, periods, spec.horizon)
-    return base, applied
+    """([n, horizon] base forecasts, [n] seasons applied) from each series' last `history`
+    values, by the compiled kernel (app/forecast_kernel.py), one series at a time."""
+    kept = [np.asarray(s[-spec.history :], dtype=np.float64) for s in series]  # no copy if so
+    ends = np.cumsum([len(k) for k in kept])
+    flat = np.concatenate(kept) if kept else np.zeros(0)
+    return forecast_kernel.base_forecasts(flat, ends, requested, spec.max_season, spec.horizon)
 
 
 def apply_correction(

@@ -52,3 +52,36 @@ def test_scores_give_naive2_an_owa_of_one_and_skip_a_partial_baseline() -> None:
         key.startswith(("test/d0/", "test/all/partial")) and "partial" in key for key in metrics
     )
     assert {"test/d0/all/naive2_mase", "test/d1/all/naive2_mase"} <= set(metrics)
+
+
+class Upward:
+    """A fake correction network: raises the rows of dataset d0 by `help0` scales and those of
+    d1 by `help1` (the targets below lie above the base: positive helps, negative hurts)."""
+
+    def __init__(self, rows: Samples, help0: float, help1: float) -> None:
+        self.shift = np.array([help0 if g.startswith("d0") else help1 for g in rows.groups])
+
+    def predict(self, arrays: dict[str, np.ndarray], **_: object) -> np.ndarray:
+        return np.repeat(self.shift[:, None], arrays["context"].shape[1] // 2 - 1, axis=1)
+
+
+@pytest.mark.parametrize(("help0", "help1", "kept"), [(1.0, 1.0, (1,)), (1.0, -1.0, ())])
+def test_a_correction_is_kept_only_where_it_helps_every_dataset(help0, help1, kept) -> None:
+    from app.artifacts import ForecastPreprocessing
+    from training.forecast_eval import corrected_seasons
+
+    spec = ForecastPreprocessing(
+        window=24,
+        patch=24,
+        horizon=4,
+        history=64,
+        min_length=6,
+        max_season=12,
+        correction_bound=10.0,
+        min_relative_scale=1e-12,
+    )
+    rng = np.random.default_rng(2)
+    # Random walks, then a jump up: every target is above the last value (and the base).
+    rows = samples([rng.normal(size=40).cumsum() for _ in range(40)], [1] * 40)
+    rows.targets += 5.0
+    assert corrected_seasons(Upward(rows, help0, help1), rows, spec, min_rows=10) == kept

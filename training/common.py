@@ -94,9 +94,14 @@ def fit_and_reload_best(
     return history
 
 
-def describe(config: Any, history: keras.callbacks.History) -> dict[str, Any]:
-    """The hyper-parameters recorded in metadata.json: the config plus the loss history."""
+def describe(
+    config: Any, history: keras.callbacks.History | dict[str, keras.callbacks.History]
+) -> dict[str, Any]:
+    """The hyper-parameters recorded in metadata.json: the config plus the loss history (per
+    network, for a model made of several)."""
     fields = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()}
+    if isinstance(history, dict):
+        return {**fields, "history": {name: history_dict(h) for name, h in history.items()}}
     return {**fields, "history": history_dict(history)}
 
 

@@ -15,7 +15,7 @@ Tourism (held out), are only evaluated at the end.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import keras
@@ -23,8 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from app.artifacts import ForecastPreprocessing, Metadata
-from app.preprocessing import apply_correction
-from training.common import describe, fit_and_reload_best, plot_history, seed_everything
+from training.common import describe, plot_history, seed_everything
 from training.data.competitions import (
     HELD_OUT_DATASETS,
     TRAIN_DATASETS,
@@ -35,16 +34,16 @@ from training.data.competitions import (
 )
 from training.data.files import fingerprint
 from training.data.windows import (
-    Samples,
     encode,
+    joined,
     residual_targets,
-    test_samples,
     training_samples,
     validation_samples,
 )
 from training.export import publish, save_keras_and_onnx, staging_dir
-from training.forecast_eval import BASELINES, corrected_seasons, scores
-from training.plots import plot_forecasts
+from training.forecast_eval import corrected_seasons, scores
+from training.forecast_net import Split, build_branch, fit_branches
+from training.forecast_report import evaluate, forecast, plot_test
 
 
 @dataclass
@@ -72,6 +71,16 @@ class ForecastConfig:
     time_budget: float = 1e9  # seconds of fitting at most: off unless set explicitly
     statistical_baseline: bool = True  # statsforecast's Theta (series up to 400 values)
     short_history: int = 96  # also evaluate M4 hourly cut to its last this many values
+    # Series with an applied season at least this long (hourly data) get their own network
+    # (training/forecast_net.py); 0: one network for all.
+    route_min_season: int = 24
+    high_origins: int = 64  # training origins per 250 values of a high-frequency history
+    high_short_fraction: float = 0.3  # of those, cut to a random short history
+    high_layers: int = 1  # M4 hourly validation MASE 0.915 (two layers, batch 512, 1e-3: 0.947)
+    high_units: int = 64
+    high_epochs: int = 10
+    high_batch_size: int = 256  # more, smaller steps than the general network's
+    high_learning_rate: float = 2e-3
     seed: int = 42
 
 
@@ -88,63 +97,21 @@ def spec_for(config: ForecastConfig) -> ForecastPreprocessing:
         max_season=168,
         correction_bound=config.correction_bound,
         min_relative_scale=1e-12,  # far below any real signal; keeps flat windows finite
+        route_min_season=config.route_min_season or None,
     )
 
 
-def masked_mae(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
-    """Mean absolute error over valid steps; y_true holds residuals then the valid mask."""
-    residual, valid = tf.split(y_true, 2, axis=-1)
-    return tf.reduce_sum(tf.abs(residual - y_pred) * valid) / tf.maximum(tf.reduce_sum(valid), 1.0)
-
-
-def build(config: ForecastConfig, spec: ForecastPreprocessing) -> keras.Model:
-    layer = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[config.cell]
-    window = keras.Input((spec.window,), name="window")
-    observed = keras.Input((spec.window,), name="observed")
-    context = keras.Input((spec.context_size,), name="context")
-    steps = (spec.window // spec.patch, spec.patch)
-    x = keras.layers.Concatenate()(
-        [keras.layers.Reshape(steps)(window), keras.layers.Reshape(steps)(observed)]
+def build(config: ForecastConfig, spec: ForecastPreprocessing, high: bool = False) -> keras.Model:
+    """One correction network: the general one, or (`high`) the high-frequency one."""
+    return build_branch(
+        spec,
+        cell=config.cell,
+        layers=config.high_layers if high else config.layers,
+        units=config.high_units if high else config.units,
+        dropout=config.dropout,
+        learning_rate=config.high_learning_rate if high else config.learning_rate,
+        name="high_frequency" if high else "general",
     )
-    for i in range(config.layers):
-        last = i == config.layers - 1
-        x = layer(config.units, return_sequences=not last, dropout=config.dropout)(x)
-    x = keras.layers.Concatenate()([x, context])
-    x = keras.layers.Dense(2 * config.units, activation="relu")(x)
-    raw = keras.layers.Dense(spec.horizon, activation="tanh", kernel_initializer="zeros")(x)
-    correction = keras.layers.Rescaling(spec.correction_bound, name="correction")(raw)
-    model = keras.Model([window, observed, context], correction, name="forecaster")
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=masked_mae)
-    return model
-
-
-def forecast(
-    model: keras.Model, samples: Samples, spec: ForecastPreprocessing
-) -> dict[str, np.ndarray]:
-    """The model's forecasts, and its statistical base alone (the model without correction)."""
-    inputs = encode(samples, spec)
-    correction = model.predict(inputs.arrays, batch_size=2048, verbose=0)
-    return {"model": apply_correction(inputs, correction, spec), "base": inputs.base}
-
-
-def evaluate(
-    model: keras.Model, problems: list[Problem], spec: ForecastPreprocessing, config: ForecastConfig
-) -> tuple[dict[str, float], Samples, np.ndarray]:
-    """Model and baselines on the official test parts; also M4 hourly from short histories."""
-    test = test_samples(problems, spec)
-    methods = forecast(model, test, spec)
-    for name, baseline in BASELINES.items():
-        if name != "theta_sf" or config.statistical_baseline:
-            methods[name] = baseline(test)
-    metrics = scores(test, methods, "test/")
-    predictions = methods["model"]
-    hourly = [p for p in problems if p.dataset == "m4_hourly"]
-    if hourly:
-        short = test_samples(hourly, spec)
-        short.histories = [h[-config.short_history :] for h in short.histories]
-        cut = forecast(model, short, spec) | {"snaive": BASELINES["snaive"](short)}
-        metrics |= scores(short, cut, f"short{config.short_history}/")
-    return metrics, test, predictions
 
 
 def train(config: ForecastConfig, data_dir: Path, models_dir: Path, download: bool) -> Metadata:
@@ -165,53 +132,72 @@ def train(config: ForecastConfig, data_dir: Path, models_dir: Path, download: bo
         held_out = [p for name in config.held_out for p in load_problems(name, data_dir, download)]
         files = data_files((*names, *config.held_out), data_dir, download)
     histories = training_histories(trained)
-    train_rows = training_samples(histories, spec, config.origins_per_series, config.seed)
+    route = config.route_min_season or np.iinfo(np.int64).max
+    train_rows = joined(
+        [
+            training_samples(
+                [p for p in histories if p.season < route],
+                spec,
+                config.origins_per_series,
+                config.seed,
+            ),
+            training_samples(
+                [p for p in histories if p.season >= route],
+                spec,
+                config.high_origins,
+                config.seed,
+                config.high_short_fraction,
+            ),
+        ]
+    )
     val_rows = validation_samples(histories, spec)
     train_inputs, val_inputs = encode(train_rows, spec), encode(val_rows, spec)
     print(f"forecast: {len(train_rows.groups)} train / {len(val_rows.groups)} val origins")
 
-    model = build(config, spec)
     with staging_dir(models_dir, "forecast") as staging:
-        history = fit_and_reload_best(
-            model,
-            (train_inputs.arrays, residual_targets(train_rows, train_inputs)),
-            (val_inputs.arrays, residual_targets(val_rows, val_inputs)),
-            config,
+        model, histories_by_branch = fit_branches(
+            {"general": build(config, spec), "high_frequency": build(config, spec, high=True)},
+            Split(
+                train_inputs.arrays,
+                residual_targets(train_rows, train_inputs),
+                train_inputs.seasons,
+            ),
+            Split(val_inputs.arrays, residual_targets(val_rows, val_inputs), val_inputs.seasons),
+            spec,
+            {
+                "general": config,
+                "high_frequency": replace(
+                    config, epochs=config.high_epochs, batch_size=config.high_batch_size
+                ),
+            },
             staging,
         )
         spec = spec.model_copy(
             update={"corrected_seasons": corrected_seasons(model, val_rows, spec)}
         )
         val_metrics = scores(val_rows, forecast(model, val_rows, spec), "val/")
-        metrics, test, predictions = evaluate(model, trained + held_out, spec, config)
+        metrics, test, predictions = evaluate(
+            model, trained + held_out, spec, config.statistical_baseline, config.short_history
+        )
         signature = (
             tf.TensorSpec((None, spec.window), tf.float32, name="window"),
             tf.TensorSpec((None, spec.window), tf.float32, name="observed"),
             tf.TensorSpec((None, spec.context_size), tf.float32, name="context"),
         )
         save_keras_and_onnx(model, signature, staging)
-        plot_history(history, staging / "history.png", "forecast: MAE of the correction")
-        _plot(test, predictions, staging / "forecast_vs_actual.png")
+        for i, (branch, history) in enumerate(histories_by_branch.items()):
+            name = "history.png" if i == 0 else f"history_{branch}.png"  # the first: general
+            plot_history(history, staging / name, f"forecast: MAE of the {branch} correction")
+        plot_test(test, predictions, staging / "forecast_vs_actual.png")
         return publish(
             staging,
             {
                 "task": "forecast",
                 "data": {"name": "+".join(sorted({p.dataset for p in trained})), "files": files},
-                "hyperparameters": describe(config, history),
+                "hyperparameters": describe(config, histories_by_branch),
                 "preprocessing": spec,
                 "metrics": metrics | val_metrics,
                 "limits": {"min_length": spec.min_length, "max_horizon": spec.horizon},
                 "training_seconds": round(time.monotonic() - started, 1),
             },
         )
-
-
-def _plot(test: Samples, predictions: np.ndarray, path: Path) -> None:
-    """A few test rows with a full horizon and at least three horizons of history."""
-    horizon = test.targets.shape[1]
-    rows = [
-        i for i, h in enumerate(test.histories) if test.valid[i].all() and len(h) >= 3 * horizon
-    ]
-    if rows:
-        inputs = np.stack([test.histories[i][-3 * horizon :] for i in rows])
-        plot_forecasts(inputs, test.targets[rows], predictions[rows], path)

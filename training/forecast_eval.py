@@ -137,20 +137,27 @@ def row_errors(
 
 
 def corrected_seasons(
-    model: Any, validation: Samples, spec: ForecastPreprocessing
+    model: Any, validation: Samples, spec: ForecastPreprocessing, min_rows: int = 20
 ) -> tuple[int, ...]:
     """The seasons applied for which the corrected forecast beats the base alone in mean
-    validation MASE: the correction is switched off where it does not help."""
+    validation MASE in every training dataset with at least `min_rows` such rows: the
+    correction is switched off where it does not help, or helps one dataset at another's cost
+    (what a user's data would be is unknown)."""
     inputs = encode(validation, spec)
     correction = model.predict(inputs.arrays, batch_size=2048, verbose=0)
     ungated = spec.model_copy(update={"corrected_seasons": None})
     rows = np.arange(len(validation.groups))
     _, model_mase = row_errors(validation, apply_correction(inputs, correction, ungated), rows)
     _, base_mase = row_errors(validation, inputs.base, rows)
-    kept = [
-        int(season)
-        for season in np.unique(inputs.seasons)
-        if model_mase[inputs.seasons == season].mean() < base_mase[inputs.seasons == season].mean()
-    ]
+    datasets = np.array([g.split("/")[0] for g in validation.groups])
+    kept = []
+    for season in np.unique(inputs.seasons):
+        groups = [
+            (inputs.seasons == season) & (datasets == name)
+            for name in np.unique(datasets[inputs.seasons == season])
+        ]
+        groups = [g for g in groups if g.sum() >= min_rows] or [inputs.seasons == season]
+        if all(model_mase[g].mean() < base_mase[g].mean() for g in groups):
+            kept.append(int(season))
     print(f"forecast: correction kept for seasons {kept} of {np.unique(inputs.seasons).tolist()}")
     return tuple(kept)

@@ -11,6 +11,9 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "window": 48,
             "units": 8,
             "origins_per_series": 4,
+            "high_origins": 4,
+            "high_layers": 1,
+            "high_units": 8,
             "epochs": 2,
             "statistical_baseline": False,  # statsforecast's compilation alone takes seconds
         },

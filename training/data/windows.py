@@ -44,10 +44,16 @@ def _samples(rows: list[tuple[Problem, np.ndarray, np.ndarray]], horizon: int) -
 
 
 def training_samples(
-    problems: list[Problem], spec: ForecastPreprocessing, per_series: int, seed: int
+    problems: list[Problem],
+    spec: ForecastPreprocessing,
+    per_series: int,
+    seed: int,
+    short_fraction: float = 0.0,
 ) -> Samples:
     """Up to `per_series` random origins per 250 values of history (at least `per_series`);
-    targets run up to twice the official horizon but stop before the validation part."""
+    targets run up to twice the official horizon but stop before the validation part. A
+    `short_fraction` of the origins keep only a random last min_length..window values of their
+    history: long series then also teach the net what short requests look like."""
     rng = np.random.default_rng(seed)
     rows = []
     for problem in problems:
@@ -56,8 +62,31 @@ def training_samples(
         count = per_series * max(1, len(problem.history) // 250)
         for origin in rng.permutation(origins)[:count]:
             stop = min(origin + 2 * problem.horizon, end)
-            rows.append((problem, problem.history[:origin], problem.history[origin:stop]))
+            start = 0
+            if short_fraction and rng.random() < short_fraction:
+                start = max(0, origin - int(rng.integers(spec.min_length, spec.window + 1)))
+            rows.append((problem, problem.history[start:origin], problem.history[origin:stop]))
     return _samples(rows, spec.horizon)
+
+
+def subset(samples: Samples, rows: np.ndarray) -> Samples:
+    return Samples(
+        [samples.histories[i] for i in rows],
+        samples.targets[rows],
+        samples.valid[rows],
+        samples.seasons[rows],
+        [samples.groups[i] for i in rows],
+    )
+
+
+def joined(parts: list[Samples]) -> Samples:
+    return Samples(
+        [h for p in parts for h in p.histories],
+        np.concatenate([p.targets for p in parts]),
+        np.concatenate([p.valid for p in parts]),
+        np.concatenate([p.seasons for p in parts]),
+        [g for p in parts for g in p.groups],
+    )
 
 
 def validation_samples(problems: list[Problem], spec: ForecastPreprocessing) -> Samples:

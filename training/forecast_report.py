@@ -1,0 +1,59 @@
+"""The trained forecaster on the official test parts, beside the baselines, for the report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from app.artifacts import ForecastPreprocessing
+from app.preprocessing import apply_correction
+from training.data.competitions import Problem
+from training.data.windows import Samples, encode, test_samples
+from training.forecast_eval import BASELINES, scores
+from training.plots import plot_forecasts
+
+
+def forecast(
+    model: keras.Model, samples: Samples, spec: ForecastPreprocessing
+) -> dict[str, np.ndarray]:
+    """The model's forecasts, and its statistical base alone (the model without correction)."""
+    inputs = encode(samples, spec)
+    correction = model.predict(inputs.arrays, batch_size=2048, verbose=0)
+    return {"model": apply_correction(inputs, correction, spec), "base": inputs.base}
+
+
+def evaluate(
+    model: keras.Model,
+    problems: list[Problem],
+    spec: ForecastPreprocessing,
+    statistical_baseline: bool,
+    short_history: int,
+) -> tuple[dict[str, float], Samples, np.ndarray]:
+    """Model and baselines on the official test parts; also M4 hourly from short histories."""
+    test = test_samples(problems, spec)
+    methods = forecast(model, test, spec)
+    for name, baseline in BASELINES.items():
+        if name != "theta_sf" or statistical_baseline:
+            methods[name] = baseline(test)
+    metrics = scores(test, methods, "test/")
+    predictions = methods["model"]
+    hourly = [p for p in problems if p.dataset == "m4_hourly"]
+    if hourly:
+        short = test_samples(hourly, spec)
+        short.histories = [h[-short_history:] for h in short.histories]
+        cut = forecast(model, short, spec) | {"snaive": BASELINES["snaive"](short)}
+        metrics |= scores(short, cut, f"short{short_history}/")
+    return metrics, test, predictions
+
+
+def plot_test(test: Samples, predictions: np.ndarray, path: Path) -> None:
+    """A few test rows with a full horizon and at least three horizons of history."""
+    horizon = test.targets.shape[1]
+    rows = [
+        i for i, h in enumerate(test.histories) if test.valid[i].all() and len(h) >= 3 * horizon
+    ]
+    if rows:
+        inputs = np.stack([test.histories[i][-3 * horizon :] for i in rows])
+        plot_forecasts(inputs, test.targets[rows], predictions[rows], path)
