@@ -43,7 +43,7 @@ from training.data.windows import (
 from training.export import publish, save_keras_and_onnx, staging_dir
 from training.forecast_eval import corrected_seasons, scores
 from training.forecast_net import Split, build_branch, fit_branches
-from training.forecast_report import evaluate, forecast, plot_test
+from training.forecast_report import evaluate, forecast, input_profile, plot_test
 
 
 @dataclass
@@ -199,5 +199,6 @@ def train(config: ForecastConfig, data_dir: Path, models_dir: Path, download: bo
                 "metrics": metrics | val_metrics,
                 "limits": {"min_length": spec.min_length, "max_horizon": spec.horizon},
                 "training_seconds": round(time.monotonic() - started, 1),
+                "input_profile": input_profile(trained, spec),
             },
         )

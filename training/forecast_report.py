@@ -8,7 +8,8 @@ import keras
 import numpy as np
 
 from app.artifacts import ForecastPreprocessing
-from app.preprocessing import apply_correction
+from app.drift import forecast_statistics, reference_profile
+from app.preprocessing import apply_correction, forecast_inputs
 from training.data.competitions import Problem
 from training.data.windows import Samples, encode, test_samples
 from training.forecast_eval import BASELINES, scores
@@ -57,3 +58,12 @@ def plot_test(test: Samples, predictions: np.ndarray, path: Path) -> None:
     if rows:
         inputs = np.stack([test.histories[i][-3 * horizon :] for i in rows])
         plot_forecasts(inputs, test.targets[rows], predictions[rows], path)
+
+
+def input_profile(problems: list[Problem], spec: ForecastPreprocessing) -> dict[str, list[float]]:
+    """What the training series look like as requests (app/drift.py): serving compares the
+    series it is sent with this. Seasons as serving would apply them to the series' own."""
+    series = [p.history for p in problems]
+    requested = np.array([p.season for p in problems], dtype=np.int64)
+    seasons = forecast_inputs(series, requested, spec).seasons
+    return reference_profile("forecast", forecast_statistics(series, seasons, spec.window))
