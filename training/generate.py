@@ -42,7 +42,9 @@ class GenerateConfig:
     test_fraction: float = 0.05
     epochs: int = 2  # fixed, so the result does not depend on the machine's speed
     batch_size: int = 64
-    learning_rate: float = 3e-3  # peak; cosine decay to `final_lr_fraction` of it by the end
+    # Peak; cosine decay to `final_lr_fraction` of it by the end. 5e-3 rather than 3e-3 for the
+    # short schedule: validation 1.526 vs 1.586 nats/char (default preset otherwise).
+    learning_rate: float = 5e-3
     final_lr_fraction: float = 0.05
     patience: int = 3
     time_budget: float = 0.0  # seconds of fitting at most; 0 = none (only as an explicit option)
