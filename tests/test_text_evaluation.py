@@ -1,4 +1,4 @@
-"""Text tasks' evaluation: the generation split, calibration error and temperature scaling."""
+"""Text tasks' evaluation: the generation split and the calibration error."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from training.generate import GenerateConfig, split_text
-from training.sentiment_eval import expected_calibration_error, fit_temperature
+from training.sentiment_eval import expected_calibration_error
 
 
 @given(st.integers(100, 5000))
@@ -30,13 +30,3 @@ def test_ece_of_calibrated_and_overconfident_scores() -> None:
     right = rng.uniform(0, 1, scores.size) < 0.7
     labels = np.where(right, confident > 0.5, confident < 0.5).astype(int)
     assert expected_calibration_error(confident, labels) == pytest.approx(0.29, abs=0.01)
-
-
-@pytest.mark.parametrize("true_temperature", [0.5, 1.0, 3.0])
-def test_temperature_scaling_recovers_the_temperature(true_temperature: float) -> None:
-    rng = np.random.default_rng(1)
-    true_logits = rng.normal(0, 3, 100_000)
-    labels = (rng.uniform(0, 1, true_logits.size) < 1 / (1 + np.exp(-true_logits))).astype(float)
-    # A model whose logits are the true ones times the temperature: dividing undoes it.
-    fitted = fit_temperature(true_logits * true_temperature, labels)
-    assert fitted == pytest.approx(true_temperature, rel=0.05)

@@ -54,19 +54,23 @@ class FitConfig(Protocol):
 def fit_and_reload_best(
     model: keras.Model,
     train: tuple[Any, np.ndarray] | tf.data.Dataset,  # inputs: an array, or a dict by name
-    validation: tuple[Any, Any],
+    validation: tuple[Any, Any] | None,
     config: FitConfig,
     scratch: Path,
     monitor: str = "val_loss",
+    first_callbacks: tuple[keras.callbacks.Callback, ...] = (),
 ) -> keras.callbacks.History:
     """Fit with early stopping and a time budget, then load the weights of the best epoch.
 
     Training pairs are shuffled every epoch (never across the train / validation border: the two
     come in separately); `train` may also be a batched tf.data.Dataset. The best weights pass
-    through a file in `scratch`, removed afterwards.
+    through a file in `scratch`, removed afterwards. `first_callbacks` run before the others at
+    each epoch's end: one may log the monitored validation loss itself (then `validation` is
+    None).
     """
     checkpoint = scratch / "best.weights.h5"
     callbacks = [
+        *first_callbacks,
         keras.callbacks.ModelCheckpoint(
             checkpoint, monitor=monitor, mode="min", save_best_only=True, save_weights_only=True
         ),

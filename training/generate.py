@@ -22,6 +22,7 @@ from training.common import describe, fit_and_reload_best, plot_history, seed_ev
 from training.data.text import load_corpus
 from training.export import publish, save_keras_and_onnx, staging_dir
 from training.gru_onnx import gru_step_graph
+from training.tbptt import CarriedStateValidation, copy_weights, stateful_twin, stream_batches
 
 
 @dataclass
@@ -32,15 +33,22 @@ class GenerateConfig:
     units: int = 256
     embedding_dim: int = 64
     dropout: float = 0.0  # a short schedule underfits rather than overfits
-    # Characters per training sequence (truncated backprop length). 64 rather than 128: twice
-    # the updates for the same characters; validation loss after 2 epochs 1.629 vs 1.756.
-    seq_length: int = 64
+    # Carry the state from each training sequence to the next (training/tbptt.py), as serving
+    # does, rather than start every sequence from a zero state.
+    carry_state: bool = True
+    # Characters per training sequence (truncated backprop length). Shorter sequences give more
+    # updates for the same characters, which a short schedule needs most: 64 rather than 128
+    # gave validation loss 1.629 vs 1.756 after 2 epochs; 32 halves the training time
+    # of the 4 epochs at 64 with the same number of updates (2 epochs).
+    seq_length: int = 32
     # Contiguous split: train, then validation (picks the best epoch), then test (reported only).
     validation_fraction: float = 0.05
     test_fraction: float = 0.05
-    epochs: int = 4  # fixed, so the result does not depend on the machine's speed
+    epochs: int = 2  # fixed, so the result does not depend on the machine's speed
     batch_size: int = 64
-    learning_rate: float = 3e-3  # peak; cosine decay to `final_lr_fraction` of it by the end
+    # Peak; cosine decay to `final_lr_fraction` of it by the end. 5e-3 rather than 3e-3 for the
+    # short schedule: validation 1.526 vs 1.586 nats/char (default preset otherwise).
+    learning_rate: float = 5e-3
     final_lr_fraction: float = 0.05
     patience: int = 3
     time_budget: float = 0.0  # seconds of fitting at most; 0 = none (only as an explicit option)
@@ -161,19 +169,33 @@ def train(config: GenerateConfig, data_dir: Path, models_dir: Path, download: bo
     ids = encode_chars(corpus.text, char_index(spec))
     train_ids, val_ids, test_ids = split_text(ids, config)
     # The best epoch is chosen on validation; the test part is read once, for the metric.
-    x_train, y_train = sequences(train_ids, config.seq_length)
-    x_val, y_val = sequences(val_ids, config.seq_length)
     print(
         f"generate: {corpus.name}, {len(train_ids)} train / {len(val_ids)} validation / "
         f"{len(test_ids)} test chars"
     )
-
-    steps = -(-len(x_train) // config.batch_size)
+    # A short text gets fewer streams than `batch_size`, so each holds one sequence at least.
+    streams = min(config.batch_size, (len(train_ids) - 1) // config.seq_length)
+    if config.carry_state:
+        batches = stream_batches(train_ids, config.seq_length, streams)
+        steps = int(batches.cardinality())
+    else:
+        x_train, y_train = sequences(train_ids, config.seq_length)
+        steps = -(-len(x_train) // config.batch_size)
     train_model, step_model = build(config, len(spec.vocabulary), steps)
     with staging_dir(models_dir, "generate") as staging:
-        history = fit_and_reload_best(
-            train_model, (x_train, y_train), (x_val, y_val), config, staging
-        )
+        if config.carry_state:
+            stateful = stateful_twin(step_model, streams)
+            stateful.compile(optimizer=train_model.optimizer, loss=train_model.loss)
+            validate = CarriedStateValidation(step_model, lambda m: held_out_loss(m, val_ids))
+            history = fit_and_reload_best(
+                stateful, batches, None, config, staging, first_callbacks=(validate,)
+            )
+            copy_weights(stateful, step_model)
+        else:
+            validation = sequences(val_ids, config.seq_length)
+            history = fit_and_reload_best(
+                train_model, (x_train, y_train), validation, config, staging
+            )
         val_loss = held_out_loss(step_model, val_ids)
         loss = held_out_loss(step_model, test_ids)
         text = sample(step_model, spec, config.sample_prompt, config.sample_length, config.seed)

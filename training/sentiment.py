@@ -1,11 +1,13 @@
 """Train a sentiment classifier: raw review text in, calibrated probability of each label out.
 
-Two parts in one Keras model, added before the sigmoid: a recurrent part (LSTM or GRU over word
-ids) and a wide part (one weight per hashed unigram and bigram, averaged, as fastText does
-without its hidden layer). Text standardisation, tokenisation and n-gram hashing live in
-app/preprocessing.py and the vocabulary is saved with the model, so serving computes exactly the
-inputs the model was trained on. Random short spans of the training reviews, with the review's
-label, are trained on beside whole reviews, so short texts are read well too.
+Two parts in one Keras model, mixed before the sigmoid: a recurrent part (LSTM or GRU over word
+ids), trained by gradient descent, and a wide part (one weight per hashed unigram and bigram,
+averaged, as fastText does without its hidden layer), fitted in closed form as an NB-weighted
+logistic regression (training/sentiment_wide.py). The mix of the two logits is fitted on the
+validation texts, which calibrates it too. Text standardisation, tokenisation and n-gram hashing
+live in app/preprocessing.py and the vocabulary is saved with the model, so serving computes
+exactly the inputs the model was trained on. Random short spans of the training reviews, with the
+review's label, are trained on beside whole reviews, so short texts are read well too.
 """
 
 from __future__ import annotations
@@ -30,12 +32,19 @@ from training.export import publish, save_keras_and_onnx, staging_dir
 from training.plots import plot_roc
 from training.sentiment_eval import (
     classification_metrics,
-    fit_temperature,
     ngram_counts,
     plot_reliability,
     probe_accuracy,
     read_probe,
     tfidf_baseline,
+)
+from training.sentiment_wide import (
+    Mix,
+    WideWeights,
+    fit_mix,
+    fit_wide,
+    mean_pool_features,
+    wide_logits,
 )
 
 
@@ -54,16 +63,14 @@ class SentimentConfig:
     dropout: float = 0.3
     ngram_tokens: int = 600  # the wide part reads the unigrams and bigrams of this many tokens
     ngram_buckets: int = 2**20  # hash buckets for them (collisions are rare at this size)
-    # Multiplies the wide part's average, so Adam's small steps on each n-gram weight reach the
-    # logit range of a fitted linear model in a few epochs. Chosen on the validation split, wide
-    # part alone, 3 epochs: 87.1% at 10, 89.7% at 30, 91.4% at 100.
-    wide_scale: float = 100.0
+    wide_c: float = 1.0  # inverse L2 penalty of the wide part's logistic regression
+    wide_feature_scale: float = 100.0  # multiplies the n-gram shares before that fit
     spans_per_text: int = 1  # short random spans of each training text, beside the whole text
     # A span's label is its review's, often wrong for a span of plot summary: spans count less.
     span_weight: float = 0.25
     span_tokens: tuple[int, int] = (3, 30)  # shortest and longest span, in tokens
     validation_fraction: float = 0.1  # of the training texts: best epoch and calibration
-    epochs: int = 4  # fixed, so the result does not depend on the machine's speed
+    epochs: int = 2  # fixed, so the result does not depend on the machine's speed
     batch_size: int = 64
     learning_rate: float = 1e-3
     patience: int = 1
@@ -93,11 +100,11 @@ def build_vocabulary(tokenized: list[list[str]], size: int) -> list[str]:
 
 
 def build(config: SentimentConfig) -> tuple[keras.Model, keras.Model]:
-    """(the model trained, the served model's logit before calibration and the sigmoid).
+    """(the recurrent part alone, as trained: token ids in, P(positive) out; the model served).
 
-    The model trained has three outputs: the mix, and each part alone. Training each part on
-    its own loss too keeps the recurrent part, which fits the training texts fastest, from
-    leaving the wide part under-trained: the mix is then an ensemble of two good models.
+    The model served shares the recurrent part's layers and adds the wide part and the mix,
+    which are fitted in closed form and set with set_wide() and set_mix(): nothing there is
+    trained by gradient descent, so the wide part's million weights cost the fit nothing.
     """
     layer = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[config.cell]
     token_ids = keras.Input((None,), dtype="int32", name="token_ids")
@@ -109,33 +116,33 @@ def build(config: SentimentConfig) -> tuple[keras.Model, keras.Model]:
         x = keras.layers.Bidirectional(rnn)(x) if config.bidirectional else rnn(x)
     x = keras.layers.Dropout(config.dropout)(x)
     deep = keras.layers.Dense(1, name="recurrent_logit")(x)
-    # One weight per n-gram bucket, averaged over the text's n-grams (padding 0 is masked out).
-    weights = keras.layers.Embedding(
-        config.ngram_buckets + 2, 1, embeddings_initializer="zeros", mask_zero=True
-    )(ngram_ids)
-    wide = keras.layers.Rescaling(config.wide_scale)(keras.layers.GlobalAveragePooling1D()(weights))
-    wide = keras.layers.Dense(1, name="wide_logit")(wide)  # a learned scale and a bias
-    # The mix: a weighted sum of the two logits, starting as their plain sum.
-    both = keras.layers.Concatenate()([deep, wide])
-    logit = keras.layers.Dense(1, kernel_initializer="ones", name="logit")(both)
-    outputs = [
-        keras.layers.Activation("sigmoid", name=name)(z)
-        for name, z in (("probability", logit), ("recurrent", deep), ("wide", wide))
-    ]
-    model = keras.Model([token_ids, ngram_ids], outputs, name="sentiment_training")
-    model.compile(
+    recurrent = keras.Model(token_ids, keras.layers.Activation("sigmoid")(deep), name="recurrent")
+    recurrent.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),
-        loss=["binary_crossentropy"] * 3,
-        metrics=[["accuracy"], [], []],
+        loss="binary_crossentropy",
+        metrics=["accuracy"],
     )
-    return model, keras.Model([token_ids, ngram_ids], logit, name="sentiment_logit")
+    # One weight per n-gram bucket, averaged over the text's n-grams (padding 0 is masked out).
+    table = keras.layers.Embedding(
+        config.ngram_buckets + 2, 1, embeddings_initializer="zeros", mask_zero=True, name="wide"
+    )
+    wide = keras.layers.Dense(1, name="wide_logit")(  # its bias is the regression's intercept
+        keras.layers.GlobalAveragePooling1D()(table(ngram_ids))
+    )
+    mixed = keras.layers.Dense(1, kernel_initializer="ones", name="mix")(
+        keras.layers.Concatenate()([deep, wide])
+    )
+    probability = keras.layers.Activation("sigmoid", name="probability")(mixed)
+    return recurrent, keras.Model([token_ids, ngram_ids], probability, name="sentiment")
 
 
-def calibrated(logit_model: keras.Model, temperature: float) -> keras.Model:
-    """The model served: sigmoid(logit / temperature), temperature fitted on validation."""
-    scaled = keras.layers.Rescaling(1.0 / temperature, name="temperature")(logit_model.output)
-    probability = keras.layers.Activation("sigmoid", name="probability")(scaled)
-    return keras.Model(logit_model.inputs, probability, name="sentiment")
+def set_wide(served: keras.Model, wide: WideWeights) -> None:
+    served.get_layer("wide").set_weights([wide.table[:, None]])
+    served.get_layer("wide_logit").set_weights([np.ones((1, 1)), np.array([wide.bias])])
+
+
+def set_mix(served: keras.Model, mix: Mix) -> None:
+    served.get_layer("mix").set_weights([np.array(mix.weights)[:, None], np.array([mix.bias])])
 
 
 def short_spans(
@@ -168,7 +175,7 @@ def encode(
 
 
 def training_batches(
-    parts: list[tuple[dict[str, np.ndarray], np.ndarray, float]], config: SentimentConfig
+    parts: list[tuple[np.ndarray, np.ndarray, float]], config: SentimentConfig
 ) -> tf.data.Dataset:
     """Batches of whole texts and batches of short spans, shuffled and interleaved.
 
@@ -176,10 +183,10 @@ def training_batches(
     whole reviews; left padding means the recurrent part ends on the last real token either way.
     """
     batches = [
-        tf.data.Dataset.from_tensor_slices((inputs, (labels,) * 3, (_weights(labels, weight),) * 3))
+        tf.data.Dataset.from_tensor_slices((token_ids, labels, _weights(labels, weight)))
         .shuffle(len(labels), seed=config.seed + k)
         .batch(config.batch_size)
-        for k, (inputs, labels, weight) in enumerate(parts)
+        for k, (token_ids, labels, weight) in enumerate(parts)
         if len(labels)
     ]
     count = sum(-(-len(labels) // config.batch_size) for _, labels, _ in parts)
@@ -215,10 +222,12 @@ def train(config: SentimentConfig, data_dir: Path, models_dir: Path, download: b
     spans = short_spans(train_tokens, config, rng)
     longest = config.span_tokens[1]
     span_spec = spec.model_copy(update={"max_length": longest, "ngram_tokens": longest})
-    parts = [(encode(train_tokens, index, spec, "train"), y_train, 1.0)]
+    x_train = encode(train_tokens, index, spec, "train")
+    parts = [(x_train["token_ids"], y_train, 1.0)]
     if spans:
         span_labels = np.repeat(y_train, config.spans_per_text)
-        parts.append((encode(spans, index, span_spec, "spans"), span_labels, config.span_weight))
+        span_ids = encode(spans, index, span_spec, "spans")["token_ids"]
+        parts.append((span_ids, span_labels, config.span_weight))
     x_val = encode(val_tokens, index, spec, "validation")
     x_test = encode(test_tokens, index, spec, "test")
     print(
@@ -226,21 +235,37 @@ def train(config: SentimentConfig, data_dir: Path, models_dir: Path, download: b
         f"{len(val_tokens)} val / {len(y_test)} test"
     )
 
-    model, logit_model = build(config)
+    recurrent, served = build(config)
+    ids = config.ngram_buckets + 2
+    print("sentiment: fitting the wide part (NB-weighted logistic regression)")
+    wide = fit_wide(
+        mean_pool_features(x_train["ngram_ids"], ids),
+        y_train,
+        config.wide_c,
+        config.wide_feature_scale,
+    )
+    set_wide(served, wide)
     with staging_dir(models_dir, "sentiment") as staging:
         history = fit_and_reload_best(
-            model,
+            recurrent,
             training_batches(parts, config),
-            (x_val, (y_val,) * 3),
+            (x_val["token_ids"], y_val),
             config,
             staging,
-            monitor="val_probability_loss",  # the output served, not the sum of the three
         )
-        temperature = fit_temperature(_predict(logit_model, x_val), y_val)
-        served = calibrated(logit_model, temperature)
+        mix = fit_mix(
+            _logit(_predict(recurrent, x_val["token_ids"])),
+            wide_logits(wide, mean_pool_features(x_val["ngram_ids"], ids)),
+            y_val,
+        )
+        set_mix(served, mix)
         scores = _predict(served, x_test)
         metrics = classification_metrics(scores, y_test)
-        metrics |= {"temperature": temperature, "test_texts": float(len(y_test))}
+        metrics |= {
+            "mix_recurrent": mix.weights[0],
+            "mix_wide": mix.weights[1],
+            "test_texts": float(len(y_test)),
+        }
         texts = {"train": train_tokens, "test": test_tokens}
         metrics |= baseline_and_probe(config, texts, y_train, y_test, served, index, spec)
         (staging / VOCAB_FILE).write_text(json.dumps(vocabulary, ensure_ascii=False) + "\n")
@@ -294,6 +319,11 @@ def baseline_and_probe(
     return out
 
 
-def _predict(model: keras.Model, inputs: dict[str, np.ndarray]) -> np.ndarray:
-    """The model's single output for every row (a logit or a probability, by the model)."""
+def _logit(probability: np.ndarray) -> np.ndarray:
+    p = np.clip(probability, 1e-7, 1 - 1e-7)
+    return np.log(p) - np.log1p(-p)
+
+
+def _predict(model: keras.Model, inputs: dict[str, np.ndarray] | np.ndarray) -> np.ndarray:
+    """The model's single output for every row: P(positive)."""
     return np.asarray(model.predict(inputs, batch_size=512, verbose=0), dtype=np.float64)[:, 0]

@@ -1,4 +1,4 @@
-"""Sentiment evaluation: metrics, calibration (temperature scaling, ECE) and the bag-of-words
+"""Sentiment evaluation: metrics, calibration error (ECE, reliability plot) and the bag-of-words
 baseline that the model has to beat, all computed in the same run as the model."""
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 from scipy import sparse
-from scipy.optimize import minimize_scalar
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -52,16 +51,6 @@ def expected_calibration_error(scores: np.ndarray, labels: np.ndarray, bins: int
 def _confidence(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     predicted = scores >= 0.5
     return np.where(predicted, scores, 1 - scores), (predicted == (labels == 1)).astype(float)
-
-
-def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
-    """The T that minimises the cross-entropy of sigmoid(logit / T) (fitted on validation)."""
-
-    def loss(log_t: float) -> float:
-        z = logits / np.exp(log_t)
-        return float(np.mean(np.logaddexp(0, z) - labels * z))  # binary cross-entropy
-
-    return float(np.exp(minimize_scalar(loss, bounds=(-3, 3), method="bounded").x))
 
 
 def plot_reliability(scores: np.ndarray, labels: np.ndarray, path: Path, bins: int = 10) -> None:
