@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+from conftest import loaded_registry, make_settings
+from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -17,6 +21,7 @@ from app.drift import (
     reference_profile,
     sentiment_statistics,
 )
+from app.main import create_app
 
 shares = st.lists(st.floats(0, 1), min_size=2, max_size=12).filter(lambda s: sum(s) > 0)
 
@@ -95,3 +100,29 @@ def test_without_a_training_reference_only_the_means_are_reported() -> None:
     summary = profile.summary()
     assert summary["drift"] is None
     assert summary["prompt_chars"] == {"mean": 6.0, "psi": None}
+
+
+@pytest.mark.slow
+def test_served_models_report_drift_against_their_training_profile(tiny_models: Path) -> None:
+    """Tiny artifacts carry their training profile; out-of-domain traffic raises the score."""
+    settings = make_settings(models_dir=tiny_models)
+    with TestClient(create_app(settings, loaded_registry(tiny_models))) as client:
+        rng = np.random.default_rng(1)
+        # Like the tiny training data (tests/conftest.py): 244 hourly values around a level.
+        like_training = [
+            [float(v) for v in level + 5 * np.sin(2 * np.pi * np.arange(244) / 24)]
+            for level in rng.choice([10.0, 500.0], size=64)
+        ]
+        for _ in range(2):
+            answer = client.post("/forecast/batch", json={"series": like_training, "horizon": 2})
+            assert answer.status_code == 200, answer.text
+        inputs = client.get("/models/forecast").json()["inputs"]
+        assert inputs["observations"] == 128 and inputs["drift"] is not None
+        before = inputs["drift"]
+        unlike = [[float(v) for v in 1e7 + rng.normal(0, 1e5, 12)] for _ in range(64)]
+        for _ in range(4):
+            client.post("/forecast/batch", json={"series": unlike, "horizon": 2})
+        after = client.get("/models/forecast").json()["inputs"]["drift"]
+        assert after > before + 1.0, (before, after)
+        scraped = client.get("/metrics").text
+        assert 'seqserve_input_psi{model="forecast",statistic="length",version="1"}' in scraped

@@ -15,8 +15,10 @@ from typing import Any
 from app.artifacts import TASKS, list_versions
 from app.config import PROJECT_ROOT, Settings
 from app.repository import MODEL_NAME
-from training.presets import PRESETS
 
+# tiny: seconds per task (tests); default: each task's CONFIG, the three in about ten minutes on
+# a 2-core CPU; full: the best quality we reach on a CPU. Each task module holds its own PRESETS.
+PRESET_NAMES = ("tiny", "default", "full")
 # Options that map onto config fields of the same name (when the task's config has that field).
 FIELD_OPTIONS = (
     "dataset",
@@ -37,7 +39,7 @@ FIELD_OPTIONS = (
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m training", description=__doc__)
     p.add_argument("task", choices=[*TASKS, "all"])
-    p.add_argument("--preset", choices=list(PRESETS), default="default")
+    p.add_argument("--preset", choices=PRESET_NAMES, default="default")
     p.add_argument("--data-dir", type=Path, help="datasets (default: SEQSERVE_DATA_DIR)")
     p.add_argument("--models-dir", type=Path, help="artifacts (default: SEQSERVE_MODELS_DIR)")
     p.add_argument(
@@ -64,16 +66,19 @@ def parser() -> argparse.ArgumentParser:
 
 def config_for(task: str, args: argparse.Namespace) -> Any:
     """The task's config dataclass: defaults, then the preset, then explicit options."""
-    config_class = _task_module(task).CONFIG
-    overrides = dict(PRESETS[args.preset][task])
-    names = {f.name for f in dataclasses.fields(config_class)}
+    module = _task_module(task)
+    overrides = dict(module.PRESETS.get(args.preset, {}))
+    names = {f.name for f in dataclasses.fields(module.CONFIG)}
     for option in FIELD_OPTIONS:
         value = getattr(args, option)
         if value is not None and option in names:
             overrides[option] = value
+        elif value is not None and args.task != "all":  # `all`: options of some tasks only
+            flag = "--" + option.replace("_", "-")
+            raise SystemExit(f"python -m training {task}: {task} has no option {flag}")
     if args.data_file is not None and "dataset" in names and args.dataset is None:
         overrides["dataset"] = "csv"
-    return config_class(**overrides)
+    return module.CONFIG(**overrides)
 
 
 def _task_module(task: str) -> Any:
@@ -128,18 +133,12 @@ def train(
         return publish_as(Path(scratch) / task / str(trained.version), models_dir, args.name)
 
 
-HEADLINE = {
-    "forecast": ("test/all/model_smape", "test/all/model_mase", "test/all/snaive_mase"),
-    "sentiment": ("accuracy", "f1", "roc_auc"),
-    "generate": ("nats_per_char", "perplexity"),
-}
-
-
 Row = tuple[str, str, int, dict[str, float], float]  # task, model, version, metrics, seconds
 
 
 def print_summary(rows: list[Row], models_dir: Path) -> None:
     print(f"\n{'model':<14} {'version':>7} {'seconds':>8}  held-out metrics ({models_dir})")
     for task, name, version, metrics, seconds in rows:
-        shown = ", ".join(f"{k} {metrics[k]:.4g}" for k in HEADLINE[task] if k in metrics)
+        headline = _task_module(task).HEADLINE
+        shown = ", ".join(f"{k} {metrics[k]:.4g}" for k in headline if k in metrics)
         print(f"{name:<14} {version:>7} {seconds:>8.1f}  {shown}")

@@ -10,12 +10,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from app.artifacts import GeneratePreprocessing, Metadata
+from app.drift import generate_statistics, reference_profile
 from app.preprocessing import char_index, decode_ids, encode_chars
 from app.sampling import next_token
 from training.common import describe, fit_and_reload_best, plot_history, seed_everything
@@ -58,6 +60,20 @@ class GenerateConfig:
 
 
 CONFIG = GenerateConfig
+# The metrics `python -m training` prints after a run.
+HEADLINE = ("nats_per_char", "perplexity")
+# Overrides of CONFIG's defaults per preset (`default` is CONFIG itself).
+PRESETS: dict[str, dict[str, Any]] = {
+    "tiny": {  # seconds: for tests and smoke runs
+        "units": 16,
+        "layers": 1,
+        "embedding_dim": 8,
+        "seq_length": 32,
+        "epochs": 1,
+        "sample_length": 20,
+    },
+    "full": {"units": 384, "dropout": 0.1, "epochs": 12},  # tens of minutes on a CPU
+}
 
 
 def build(
@@ -155,6 +171,14 @@ def sample(
     return decode_ids(out, spec)
 
 
+def _input_profile(text: str, spec: GeneratePreprocessing) -> dict[str, list[float]]:
+    """What serving compares prompts with (app/drift.py): the training text's share of unknown
+    characters (none: the vocabulary is its character set). Prompt length is the user's
+    choice, not data, so it has no reference."""
+    profile = reference_profile("generate", generate_statistics([text[:10_000]], char_index(spec)))
+    return {"unknown_share": profile["unknown_share"]}
+
+
 def train(config: GenerateConfig, data_dir: Path, models_dir: Path, download: bool) -> Metadata:
     started = time.monotonic()
     seed_everything(config.seed)
@@ -226,5 +250,6 @@ def train(config: GenerateConfig, data_dir: Path, models_dir: Path, download: bo
                 },
                 "sample": config.sample_prompt + text,
                 "training_seconds": round(time.monotonic() - started, 1),
+                "input_profile": _input_profile(corpus.text, spec),
             },
         )

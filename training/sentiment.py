@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -25,6 +26,7 @@ from tqdm import tqdm
 
 from app.artifacts import VOCAB_FILE, Metadata, SentimentPreprocessing
 from app.config import PROJECT_ROOT
+from app.drift import reference_profile, sentiment_statistics
 from app.preprocessing import inputs_from_tokens, sentiment_inputs, tokenize, vocab_index
 from training.common import describe, fit_and_reload_best, plot_history, seed_everything
 from training.data.text import SentimentData, load_imdb, load_sentiment_csv
@@ -82,6 +84,29 @@ class SentimentConfig:
 
 
 CONFIG = SentimentConfig
+# The metrics `python -m training` prints after a run.
+HEADLINE = ("accuracy", "f1", "roc_auc")
+# Overrides of CONFIG's defaults per preset (`default` is CONFIG itself).
+PRESETS: dict[str, dict[str, Any]] = {
+    "tiny": {  # seconds: for tests and smoke runs
+        "vocab_size": 500,
+        "max_length": 32,
+        "embedding_dim": 8,
+        "units": 8,
+        "ngram_tokens": 32,
+        "ngram_buckets": 4096,
+        "epochs": 1,
+    },
+    "full": {  # the best quality we reach on a CPU, in tens of minutes
+        "bidirectional": True,
+        "units": 128,
+        "max_length": 400,
+        "ngram_tokens": 1000,
+        "spans_per_text": 2,
+        "epochs": 6,
+        "patience": 2,
+    },
+}
 
 
 def load(config: SentimentConfig, data_dir: Path, download: bool) -> SentimentData:
@@ -288,6 +313,13 @@ def train(config: SentimentConfig, data_dir: Path, models_dir: Path, download: b
                 "metrics": metrics,
                 "limits": {"max_length_tokens": config.max_length},
                 "training_seconds": round(time.monotonic() - started, 1),
+                # What serving compares its texts and answers with (app/drift.py).
+                "input_profile": reference_profile(
+                    "sentiment",
+                    sentiment_statistics(
+                        x_val["token_ids"], spec.pad_id, spec.oov_id, _predict(served, x_val)
+                    ),
+                ),
             },
         )
 
