@@ -65,7 +65,10 @@ class Upward:
         return np.repeat(self.shift[:, None], arrays["context"].shape[1] // 2 - 1, axis=1)
 
 
-@pytest.mark.parametrize(("help0", "help1", "kept"), [(1.0, 1.0, (1,)), (1.0, -1.0, ())])
+@pytest.mark.parametrize(
+    ("help0", "help1", "kept"),
+    [(1.0, 1.0, (1,)), (1.0, -1.0, ()), (0.001, 0.001, ())],  # the last: a gain within noise
+)
 def test_a_correction_is_kept_only_where_it_helps_every_dataset(help0, help1, kept) -> None:
     from app.artifacts import ForecastPreprocessing
     from training.forecast_eval import corrected_seasons
