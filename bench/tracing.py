@@ -1,10 +1,11 @@
-"""`python -m bench.tracing [--models-dir DIR]`: what tracing costs per request.
+"""`python -m bench.tracing [--models-dir DIR]`: what tracing and request capture cost.
 
-The same app twice, in-process (no sockets, so the HTTP stack's cost is not diluted by the
-network's): tracing off, and on with every span handed to an in-memory exporter as it ends (the
-span-making cost; a real OTLP exporter batches and sends on its own thread). Sequential
-`/forecast` requests on one model, the two apps alternating in rounds so machine load hits both
-alike. Reports the median CPU time per request of each and their ratio; asserts nothing.
+The same app three times, in-process (no sockets, so the HTTP stack's cost is not diluted by the
+network's): tracing off; tracing on, with every span handed to an in-memory exporter as it ends
+(the span-making cost; a real OTLP exporter batches and sends on its own thread); and capture of
+every request (SEQSERVE_CAPTURE_FRACTION 1) to a temporary file. Sequential `/forecast`
+requests on one model, the apps alternating in rounds so machine load hits all alike. Reports
+the median CPU time per request of each and their ratio; asserts nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -48,7 +50,14 @@ def main() -> None:
     plain = Settings(models_dir=args.models_dir, tasks=("forecast",))
     traced = plain.model_copy(update={"otel_traces_exporter": "otlp"})
     exporter = InMemorySpanExporter()
-    apps = {"off": create_app(plain), "on": create_app(traced, span_exporter=exporter)}
+    captured = plain.model_copy(
+        update={"capture_file": Path(tempfile.mkdtemp()) / "c.jsonl", "capture_fraction": 1.0}
+    )
+    apps = {
+        "off": create_app(plain),
+        "on": create_app(traced, span_exporter=exporter),
+        "capture": create_app(captured),
+    }
     for app in apps.values():
         asyncio.run(ready(app))
     samples: dict[str, list[float]] = {name: [] for name in apps}
@@ -56,10 +65,12 @@ def main() -> None:
         for name, app in apps.items():
             samples[name].append(asyncio.run(cpu_ms_per_request(app)))
             exporter.clear()
-    off, on = (statistics.median(samples[name]) for name in ("off", "on"))
+    off, on, capture = (statistics.median(samples[n]) for n in ("off", "on", "capture"))
     print(f"/forecast, {REQUESTS} sequential requests x {ROUNDS} rounds, in-process, CPU time:")
     print(f"  tracing off: {off:.3f} ms per request")
     print(f"  tracing on:  {on:.3f} ms per request ({on / off:.2f}x, +{on - off:.3f} ms)")
+    extra = capture - off
+    print(f"  capture all: {capture:.3f} ms per request ({capture / off:.2f}x, +{extra:.3f} ms)")
 
 
 if __name__ == "__main__":
