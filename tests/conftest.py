@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import random
+import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
@@ -204,6 +205,14 @@ def loaded_registry(models_dir: Path, **overrides: Any) -> Registry:
     registry.load_all()
     assert registry.ready, [s.reason for s in registry.statuses()]
     return registry
+
+
+def wait_until_ready(client: TestClient, seconds: float = 60) -> None:
+    """Poll /ready until every model is loaded and warm (they load in the lifespan)."""
+    deadline = time.monotonic() + seconds
+    while (ready := client.get("/ready")).status_code != 200:
+        assert time.monotonic() < deadline, ready.text
+        time.sleep(0.05)
 
 
 def make_settings(**overrides: Any) -> Settings:

@@ -7,12 +7,11 @@ response must match the schema (status code documented, body of the documented s
 from __future__ import annotations
 
 import itertools
-import time
 from pathlib import Path
 
 import pytest
 import schemathesis
-from conftest import make_settings
+from conftest import make_settings, wait_until_ready
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
@@ -30,10 +29,7 @@ def fuzzed_app(tiny_models: Path) -> FastAPI:
     # Small generation limits keep each case fast; the limits themselves are fuzzed too.
     app = create_app(make_settings(models_dir=tiny_models, max_tokens=16, max_prompt_chars=64))
     with TestClient(app) as client:  # runs the lifespan: models load and warm up
-        deadline = time.monotonic() + 30
-        while client.get("/ready").status_code != 200:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_until_ready(client, 30)
     return app
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 import pytest
-from conftest import loaded_registry, make_settings
+from conftest import loaded_registry, make_settings, wait_until_ready
 from fastapi.testclient import TestClient
 
 from app.exceptions import Overloaded
@@ -132,10 +131,7 @@ def test_streamed_text_equals_the_plain_answer(
 ) -> None:
     settings = make_settings(models_dir=tiny_models)
     with TestClient(create_app(settings)) as client:
-        deadline = time.monotonic() + 30
-        while client.get("/ready").status_code != 200:
-            assert time.monotonic() < deadline, client.get("/ready").text
-            time.sleep(0.05)
+        wait_until_ready(client, 30)
         plain = client.post("/generate", json=request_body).json()
         body = {**request_body, "stream": True}
         with client.stream("POST", "/generate", json=body) as response:

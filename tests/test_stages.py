@@ -4,11 +4,10 @@ per-model stage histograms of a real tiny model."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
-from conftest import make_settings
+from conftest import make_settings, wait_until_ready
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
@@ -58,10 +57,7 @@ def test_stages_reach_the_header_the_log_line_and_the_metrics(
 ) -> None:
     app = create_app(make_settings(models_dir=tiny_models))  # loads in its lifespan, as served
     with TestClient(app) as client:
-        deadline = time.monotonic() + 60
-        while client.get("/ready").status_code != 200:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_until_ready(client, 60)
         capfd.readouterr()
         body = {"series": [float(v % 24) for v in range(100)], "horizon": 4}
         response = client.post("/forecast", json=body, headers={"X-Request-ID": "timed"})

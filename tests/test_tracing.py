@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from conftest import make_settings
+from conftest import make_settings, wait_until_ready
 from fastapi.testclient import TestClient
 
 from app.main import create_app
@@ -61,10 +60,7 @@ def test_a_request_is_one_server_span_with_a_child_per_stage(tiny_models: Path) 
     exporter = InMemorySpanExporter()
     settings = make_settings(models_dir=tiny_models, OTEL_TRACES_EXPORTER="otlp")
     with TestClient(create_app(settings, span_exporter=exporter)) as client:
-        deadline = time.monotonic() + 60
-        while client.get("/ready").status_code != 200:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_until_ready(client, 60)
         exporter.clear()
         body = {"series": [float(v % 24) for v in range(100)], "horizon": 4}
         headers = {"traceparent": TRACEPARENT, "X-Request-ID": "traced-1"}
