@@ -6,6 +6,8 @@ series' own values: they must agree on the season and, to float rounding, on the
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numba
 import numpy as np
 import pytest
@@ -105,3 +107,14 @@ def test_the_image_build_compiles_the_types_serving_calls_with(
     series = [[float(v) for v in range(40)], [1.0, 2.0] * 20]
     preprocessing.forecast_inputs(series, np.array([0, 2]), PROBE_SPEC)
     assert len(calls) == 2 and calls[0] == calls[1]
+
+
+def test_no_cache_where_numba_cannot_write(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # With cache=True and nowhere to write, numba refuses to compile at all: the service must then
+    # compile uncached (a read-only container without its tmpfs) rather than fail to start.
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(blocker / "cache"))
+    assert not forecast_kernel._numba_can_cache()
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path / "cache"))
+    assert forecast_kernel._numba_can_cache()
