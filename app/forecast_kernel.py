@@ -37,7 +37,7 @@ _ALPHAS = SES_ALPHAS.astype(np.float64)
 def _numba_can_cache() -> bool:
     """Whether numba can write its cache: with cache=True where it cannot, it refuses to compile at
     all, so a read-only container without a writable NUMBA_CACHE_DIR compiles uncached instead."""
-    where = Path(numba.config.CACHE_DIR or Path(__file__).parent)
+    where = Path(getattr(numba.config, "CACHE_DIR", "") or Path(__file__).parent)  # NUMBA_CACHE_DIR
     try:
         where.mkdir(parents=True, exist_ok=True)
     except OSError:
