@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from conftest import assert_error
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from app.config import Settings
+from tests.helpers import assert_error
 
 JSON = {"content-type": "application/json"}
 

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FakeForecaster, assert_error, fake_registry, make_settings
 from fastapi.testclient import TestClient
 
 from app.batching import BatchLimits, MicroBatcher
 from app.exceptions import Overloaded
 from app.main import create_app
 from app.stages import BatchStages
+from tests.helpers import FakeForecaster, assert_error, fake_registry, make_settings
 
 JSON = {"content-type": "application/json"}
 

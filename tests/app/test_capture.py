@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import FAKES, make_settings
 from fastapi.testclient import TestClient
 
 from app.batching import Batching
@@ -14,6 +13,7 @@ from app.config import Settings
 from app.main import create_app
 from app.registry import Registry, Target
 from app.tasks.base import Predictor
+from tests.helpers import FAKES, make_settings
 
 KEY = "capture-secret-key"
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_e2e import Server
+
+from tests.processes import Server
 
 pytestmark = pytest.mark.slow
 

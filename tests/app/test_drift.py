@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import loaded_registry, make_settings
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
@@ -22,6 +21,7 @@ from app.drift import (
     sentiment_statistics,
 )
 from app.main import create_app
+from tests.helpers import loaded_registry, make_settings
 
 shares = st.lists(st.floats(0, 1), min_size=2, max_size=12).filter(lambda s: sum(s) > 0)
 
@@ -108,7 +108,7 @@ def test_served_models_report_drift_against_their_training_profile(tiny_models: 
     settings = make_settings(models_dir=tiny_models)
     with TestClient(create_app(settings, loaded_registry(tiny_models))) as client:
         rng = np.random.default_rng(1)
-        # Like the tiny training data (tests/conftest.py): 244 hourly values around a level.
+        # Like the tiny training data (tests/tiny_data.py): 244 hourly values around a level.
         like_training = [
             [float(v) for v in level + 5 * np.sin(2 * np.pi * np.arange(244) / 24)]
             for level in rng.choice([10.0, 500.0], size=64)

@@ -1,12 +1,12 @@
 """Sanity probes: series whose continuation is known, forecast by the statistical base.
 
 What these prove, and what they do not: the served forecast is base + correction, and the graph
-bounds the correction to `correction_bound` window scales (tests/test_training.py checks the
-bound on a trained artifact). So each probe checks (1) the base against the true continuation,
-with a tolerance stated per case, and (2) the envelope base +- bound x scale that ANY trained
-network stays inside. Where the envelope itself is within tolerance (flat, zeros, huge offset)
-the probe holds for every model; elsewhere it holds for the base, and the envelope says how far
-a network could move it. The trained model's own probe results are measured in the README.
+bounds the correction to `correction_bound` window scales (tests/training/test_train_and_publish.py
+checks the bound on a trained artifact). So each probe checks (1) the base against the true
+continuation, with a tolerance stated per case, and (2) the envelope base +- bound x scale that ANY
+trained network stays inside. Where the envelope itself is within tolerance (flat, zeros, huge
+offset) the probe holds for every model; elsewhere it holds for the base, and the envelope says how
+far a network could move it. The trained model's own probe results are measured in the README.
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from conftest import make_settings, wait_until_ready
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
@@ -20,6 +19,7 @@ from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from app.main import create_app
+from tests.helpers import make_settings, wait_until_ready
 
 pytestmark = pytest.mark.slow
 

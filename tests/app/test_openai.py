@@ -9,10 +9,10 @@ from pathlib import Path
 
 import openai
 import pytest
-from conftest import loaded_registry, make_settings
 from fastapi.testclient import TestClient
 
 from app.main import create_app
+from tests.helpers import loaded_registry, make_settings
 
 pytestmark = pytest.mark.slow
 

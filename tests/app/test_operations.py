@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import FAKES, assert_error, make_settings
 from fastapi.testclient import TestClient
 
 from app.batching import Batching
@@ -20,6 +19,7 @@ from app.logs import TextFormatter
 from app.main import create_app
 from app.registry import Registry, Target
 from app.tasks.base import Predictor
+from tests.helpers import FAKES, assert_error, make_settings
 
 
 def test_health_is_ok(client: TestClient) -> None:

@@ -11,7 +11,6 @@ from typing import cast
 
 import numpy as np
 import pytest
-from conftest import loaded_registry, make_settings
 
 from app.config import PROJECT_ROOT
 from app.registry import Registry
@@ -19,17 +18,13 @@ from app.schemas.generate import GenerateRequest
 from app.tasks.forecast import ForecastPredictor
 from app.tasks.generate import GeneratePredictor, Generator
 from app.tasks.sentiment import SentimentPredictor
+from tests.helpers import make_settings
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def loaded(tiny_models: Path) -> Registry:
-    return loaded_registry(tiny_models, threads=1)
-
-
-def test_forecast_reads_the_last_history_and_truncates_the_horizon(loaded: Registry) -> None:
-    model = cast(ForecastPredictor, loaded.get("forecast"))
+def test_forecast_reads_the_last_history_and_truncates_the_horizon(tiny_registry: Registry) -> None:
+    model = cast(ForecastPredictor, tiny_registry.get("forecast"))
     history, horizon = model.spec.history, model.spec.horizon
     rng = np.random.default_rng(0)
     recent = (100 + 10 * np.sin(np.arange(history) / 3) + rng.normal(size=history)).tolist()
@@ -42,8 +37,8 @@ def test_forecast_reads_the_last_history_and_truncates_the_horizon(loaded: Regis
     np.testing.assert_array_equal(batch.values[0], full.values[0])
 
 
-def test_forecast_is_in_the_units_of_the_series(loaded: Registry) -> None:
-    model = cast(ForecastPredictor, loaded.get("forecast"))
+def test_forecast_is_in_the_units_of_the_series(tiny_registry: Registry) -> None:
+    model = cast(ForecastPredictor, tiny_registry.get("forecast"))
     shape = 10 + np.sin(np.arange(200) / 4)
     codes = np.full(2, 0, dtype=np.int64)
     small, large = model.predict([shape.tolist(), (shape * 1000).tolist()], codes).values
@@ -54,8 +49,8 @@ def test_forecast_is_in_the_units_of_the_series(loaded: Registry) -> None:
     np.testing.assert_allclose(flat, 7.0, rtol=1e-9)  # a bounded correction of a flat scale
 
 
-def test_sentiment_labels_in_order(loaded: Registry) -> None:
-    model = cast(SentimentPredictor, loaded.get("sentiment"))
+def test_sentiment_labels_in_order(tiny_registry: Registry) -> None:
+    model = cast(SentimentPredictor, tiny_registry.get("sentiment"))
     texts = ["a great wonderful film!", "awful, boring, a waste", "<br />?", "héllo wörld"]
     batch = model.predict(texts)
     assert [p.model_dump() for p in batch] == [model.predict([t])[0].model_dump() for t in texts]
@@ -68,8 +63,8 @@ def generate(model: Generator, **fields: object) -> tuple[str, str, int]:
     return text, finish_reason, tokens
 
 
-def test_generation_is_reproducible_also_concurrently(loaded: Registry) -> None:
-    model = cast(Generator, loaded.get("generate"))
+def test_generation_is_reproducible_also_concurrently(tiny_registry: Registry) -> None:
+    model = cast(Generator, tiny_registry.get("generate"))
     request = {"prompt": "ROMEO:", "max_tokens": 60, "temperature": 1.0, "top_p": 0.9}
     expected = generate(model, seed=3, **request)
     assert expected[1:] == ("length", 60) and len(expected[0]) == 60
@@ -80,16 +75,16 @@ def test_generation_is_reproducible_also_concurrently(loaded: Registry) -> None:
     assert any(r != expected for r, s in zip(results, seeds, strict=True) if s == 4)
 
 
-def test_greedy_ignores_the_seed(loaded: Registry) -> None:
-    model = cast(Generator, loaded.get("generate"))
+def test_greedy_ignores_the_seed(tiny_registry: Registry) -> None:
+    model = cast(Generator, tiny_registry.get("generate"))
     greedy = [
         generate(model, prompt="O Romeo", max_tokens=30, temperature=0, seed=s) for s in (1, 2)
     ]
     assert greedy[0] == greedy[1]
 
 
-def test_unknown_prompt_characters_are_skipped(loaded: Registry) -> None:
-    model = cast(Generator, loaded.get("generate"))
+def test_unknown_prompt_characters_are_skipped(tiny_registry: Registry) -> None:
+    model = cast(Generator, tiny_registry.get("generate"))
     known = generate(model, prompt="ROMEO:", max_tokens=20, seed=1)
     assert generate(model, prompt="R☃OM\u200bEO:🙂", max_tokens=20, seed=1) == known
     # Nothing known left (or nothing sent): the model starts from its start text.
@@ -98,8 +93,8 @@ def test_unknown_prompt_characters_are_skipped(loaded: Registry) -> None:
     )
 
 
-def test_stop_sequences_end_generation(loaded: Registry) -> None:
-    model = cast(Generator, loaded.get("generate"))
+def test_stop_sequences_end_generation(tiny_registry: Registry) -> None:
+    model = cast(Generator, tiny_registry.get("generate"))
     text, _, _ = generate(model, prompt="ROMEO:", max_tokens=200, seed=5)
     stop = text[10:12]  # something it is going to produce
     cut, reason, tokens = generate(model, prompt="ROMEO:", max_tokens=200, seed=5, stop=[stop])
@@ -107,11 +102,11 @@ def test_stop_sequences_end_generation(loaded: Registry) -> None:
     assert tokens == len(cut) + len(stop)
 
 
-def test_tensorflow_runtime_agrees_with_onnx(tiny_models: Path, loaded: Registry) -> None:
+def test_tensorflow_runtime_agrees_with_onnx(tiny_models: Path, tiny_registry: Registry) -> None:
     keras_registry = Registry(make_settings(models_dir=tiny_models, runtime="tensorflow"))
     keras_registry.load_all()
     assert keras_registry.ready, [s.reason for s in keras_registry.statuses()]
-    onnx_model = cast(ForecastPredictor, loaded.get("forecast"))
+    onnx_model = cast(ForecastPredictor, tiny_registry.get("forecast"))
     keras_model = cast(ForecastPredictor, keras_registry.get("forecast"))
     assert keras_model.info.runtime == "tensorflow"
     series = [[float(np.sin(i / 5)) for i in range(100)]]
@@ -123,14 +118,14 @@ def test_tensorflow_runtime_agrees_with_onnx(tiny_models: Path, loaded: Registry
         atol=1e-4,
     )
     request = {"prompt": "ROMEO:", "max_tokens": 30, "temperature": 0}
-    onnx_text = generate(cast(Generator, loaded.get("generate")), **request)
+    onnx_text = generate(cast(Generator, tiny_registry.get("generate")), **request)
     assert generate(cast(Generator, keras_registry.get("generate")), **request) == onnx_text
     texts = ["great film", "awful film"]
     keras_scores = [
         p.score for p in cast(SentimentPredictor, keras_registry.get("sentiment")).predict(texts)
     ]
     onnx_scores = [
-        p.score for p in cast(SentimentPredictor, loaded.get("sentiment")).predict(texts)
+        p.score for p in cast(SentimentPredictor, tiny_registry.get("sentiment")).predict(texts)
     ]
     np.testing.assert_allclose(keras_scores, onnx_scores, atol=1e-4)
 

@@ -11,7 +11,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import assert_error, make_settings
 from fastapi.testclient import TestClient
 
 from app.artifacts import (
@@ -24,6 +23,7 @@ from app.artifacts import (
 )
 from app.main import create_app
 from app.registry import Registry
+from tests.helpers import assert_error, make_settings
 
 
 def write_artifact(models_dir: Path, version: int = 1, **fields: object) -> Path:

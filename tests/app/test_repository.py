@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import assert_error, make_settings
 from fastapi.testclient import TestClient
 
 from app import batching
 from app.admission import ModelRoutes
 from app.main import create_app
 from app.registry import Registry
+from tests.helpers import assert_error, make_settings
 
 pytestmark = pytest.mark.slow
 KEY = {"X-API-Key": "admin-key"}

@@ -6,8 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import assert_error
 from fastapi.testclient import TestClient
+
+from tests.helpers import assert_error
 
 
 def test_forecast_returns_horizon_values_and_the_model(client: TestClient) -> None:

@@ -11,7 +11,6 @@ from typing import Any, cast
 
 import numpy as np
 import pytest
-from conftest import loaded_registry, make_settings, wait_until_ready
 from fastapi.testclient import TestClient
 
 from app.exceptions import Overloaded
@@ -22,17 +21,13 @@ from app.schemas.generate import GenerateRequest
 from app.tasks.forecast import ForecastPredictor, Forecasts
 from app.tasks.generate import GeneratePredictor
 from app.tasks.sentiment import SentimentPredictor
+from tests.helpers import make_settings, wait_until_ready
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def registry(tiny_models: Path) -> Registry:
-    return loaded_registry(tiny_models, max_streams=6)
-
-
-def test_forecasts_do_not_depend_on_the_batch(registry: Registry) -> None:
-    model = cast(ForecastPredictor, registry.get("forecast"))
+def test_forecasts_do_not_depend_on_the_batch(tiny_registry: Registry) -> None:
+    model = cast(ForecastPredictor, tiny_registry.get("forecast"))
     rng = np.random.default_rng(1)
     # Lengths from the minimum to beyond the base's history, seasons given and inferred.
     lengths = [model.spec.min_length, 40, 200, 700, 1500, 3000]
@@ -52,8 +47,8 @@ def test_forecasts_do_not_depend_on_the_batch(registry: Registry) -> None:
         np.testing.assert_array_equal(batched.seasons, alone.seasons)
 
 
-def test_sentiment_does_not_depend_on_the_batch(registry: Registry) -> None:
-    model = cast(SentimentPredictor, registry.get("sentiment"))
+def test_sentiment_does_not_depend_on_the_batch(tiny_registry: Registry) -> None:
+    model = cast(SentimentPredictor, tiny_registry.get("sentiment"))
     jobs = [["a great film"], ["dull", "superb and moving!"], ["plot plot plot"] * 3]
 
     async def concurrently() -> list[Any]:
@@ -73,8 +68,8 @@ REQUESTS = [
 ]
 
 
-def test_concurrent_streams_generate_what_each_would_alone(registry: Registry) -> None:
-    model = cast(GeneratePredictor, registry.get("generate"))
+def test_concurrent_streams_generate_what_each_would_alone(tiny_registry: Registry) -> None:
+    model = cast(GeneratePredictor, tiny_registry.get("generate"))
     requests = [GenerateRequest.model_validate(r) for r in REQUESTS]
 
     async def concurrently() -> list[Any]:
@@ -84,8 +79,8 @@ def test_concurrent_streams_generate_what_each_would_alone(registry: Registry) -
         assert together == model.complete(request)
 
 
-def test_too_many_streams_are_refused(registry: Registry) -> None:
-    model = cast(GeneratePredictor, registry.get("generate"))
+def test_too_many_streams_are_refused(tiny_registry: Registry) -> None:
+    model = cast(GeneratePredictor, tiny_registry.get("generate"))
     request = GenerateRequest(prompt="R", max_tokens=1000, seed=0)
 
     async def scenario() -> None:
@@ -100,8 +95,8 @@ def test_too_many_streams_are_refused(registry: Registry) -> None:
     asyncio.run(scenario())
 
 
-def test_a_consumer_that_stops_reading_cancels_its_stream(registry: Registry) -> None:
-    model = cast(GeneratePredictor, registry.get("generate"))
+def test_a_consumer_that_stops_reading_cancels_its_stream(tiny_registry: Registry) -> None:
+    model = cast(GeneratePredictor, tiny_registry.get("generate"))
 
     async def scenario() -> int:
         stream = model.start(GenerateRequest(prompt="R", max_tokens=1000, seed=0))

@@ -7,13 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import make_settings, wait_until_ready
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
 
 from app.main import create_app
 from app.stages import BatchStages, Timeline, model_call, server_timing, timed_batch
+from tests.helpers import make_settings, wait_until_ready
 
 BATCH_STAGES = ["read", "validate", "queue", "preprocess", "model", "postprocess", "respond"]
 

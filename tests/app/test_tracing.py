@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import make_settings, wait_until_ready
 from fastapi.testclient import TestClient
 
 from app.main import create_app
+from tests.helpers import make_settings, wait_until_ready
 
 pytestmark = pytest.mark.slow
 

@@ -11,12 +11,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import assert_error
 from fastapi.testclient import TestClient
-from test_e2e import Server
 
 from app.exceptions import ProtocolError
 from app.v2.codec import Tensor, decode_request, encode_response
+from tests.helpers import assert_error
+from tests.processes import Server
 
 SERIES = [[1.0, 2.0, 3.0, 4.0]]
 

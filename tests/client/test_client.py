@@ -10,7 +10,8 @@ import httpx
 import pytest
 from seqserve_client import AsyncClient, Client, SeqserveError
 from seqserve_client._calls import Settings
-from test_e2e import Server
+
+from tests.processes import Server
 
 pytestmark = pytest.mark.slow
 KEY = "client-key"

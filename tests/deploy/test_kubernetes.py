@@ -14,7 +14,9 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
-from deploy_manifests import (
+from fastapi.testclient import TestClient
+
+from tests.deploy.manifests import (
     COMPOSE,
     DEPLOY,
     DOCKERFILE,
@@ -28,7 +30,6 @@ from deploy_manifests import (
     setting_names,
     settings_from,
 )
-from fastapi.testclient import TestClient
 
 KUBERNETES_VERSION = "1.30.0"  # the oldest we support: preStop `sleep` is there from 1.30 on
 KSERVE_GROUP = "serving.kserve.io/"

@@ -18,7 +18,7 @@ from app.config import PROJECT_ROOT
 from app.runtime import open_runtime
 from app.tasks.sentiment import SentimentPredictor
 
-PROBE_FILE = Path(__file__).parent / "data" / "sentiment_probe.csv"
+PROBE_FILE = Path(__file__).parents[1] / "data" / "sentiment_probe.csv"
 # The default model must get at least this share of the probe set right (measured: see README).
 DEFAULT_MODEL_PASS_RATE = 0.80
 

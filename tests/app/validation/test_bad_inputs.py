@@ -8,8 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import assert_error
 from fastapi.testclient import TestClient
+
+from tests.helpers import assert_error
 
 JSON = {"content-type": "application/json"}
 WINDOW = [1.0, 2.0, 3.0, 4.0]  # the fake forecaster's window is 4

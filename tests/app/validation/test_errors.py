@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from conftest import FakeForecaster, assert_error, fake_registry, make_settings
 from fastapi.testclient import TestClient
 
 from app.artifacts import Task
@@ -16,6 +15,7 @@ from app.config import Settings
 from app.main import create_app
 from app.registry import Registry
 from app.tasks.base import Predictor
+from tests.helpers import FakeForecaster, assert_error, fake_registry, make_settings
 
 JSON = {"content-type": "application/json"}
 SERIES = [1.0, 2.0, 3.0, 4.0]

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import FakeForecaster, assert_error, fake_registry, make_settings
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.main import create_app
+from tests.helpers import FakeForecaster, assert_error, fake_registry, make_settings
 
 WINDOW, MAX_HORIZON, MAX_LENGTH = FakeForecaster.spec.min_length, FakeForecaster.spec.horizon, 40
 JSON = {"content-type": "application/json"}
