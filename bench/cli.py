@@ -9,7 +9,6 @@ SIGTERM or an error.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import importlib.util
@@ -23,7 +22,8 @@ from pathlib import Path
 from app.artifacts import KERAS_FILE, resolve_version
 from bench import payloads
 from bench.client import Connection
-from bench.load import Generator, LoadResult, pick_generator, run_load
+from bench.load import LoadResult, run_load
+from bench.options import PROJECT_ROOT, RESULTS, WithData, WithLoad, option, parse
 from bench.procs import HOST, Server, ServerFailed, free_port, serve
 from bench.report import (
     Row,
@@ -36,16 +36,7 @@ from bench.report import (
     target_lines,
     targets,
 )
-from bench.service import (
-    RESULTS,
-    ROOT,
-    auth_headers,
-    check_models,
-    default_data_dir,
-    default_models_dir,
-    running_service,
-    stop_on_sigterm,
-)
+from bench.service import auth_headers, check_models, running_service, stop_on_sigterm
 from bench.streams import GenerationResult, run_generation
 
 # Settings bench/ sets for the service itself; any other SEQSERVE_* variable is passed through.
@@ -54,57 +45,15 @@ _SECRET = {"SEQSERVE_API_KEY"}  # reported as set, never printed
 
 
 @dataclass(frozen=True)
-class Options:
-    models_dir: Path
-    data_dir: Path | None
-    duration: float
-    warmup: float
-    connections: int
-    generator: Generator
-    baseline: bool
-    streams: int
-    max_tokens: int
-    output: Path
-
-
-def parse(argv: Sequence[str] | None) -> Options:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument(
-        "--models-dir",
-        type=Path,
-        default=default_models_dir(),
-        help="trained artifacts (default: SEQSERVE_MODELS_DIR, else models/)",
-    )
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        default=default_data_dir(),
-        help="datasets, for IMDB review texts (default: SEQSERVE_DATA_DIR, else ../shared/data)",
-    )
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
-    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of load before each")
-    parser.add_argument("--quick", action="store_true", help="3 s per scenario, 1 s warm-up")
-    parser.add_argument("--connections", type=int, default=32, help="for the concurrent runs")
-    parser.add_argument("--load-generator", choices=("auto", "wrk", "python"), default="auto")
-    parser.add_argument(
-        "--no-baseline", action="store_true", help="skip the Keras model.predict baseline"
-    )
-    parser.add_argument("--streams", type=int, default=8, help="concurrent generation streams")
-    parser.add_argument("--max-tokens", type=int, default=500, help="characters per stream")
-    parser.add_argument("--output", type=Path, default=RESULTS / "latest.md")
-    args = parser.parse_args(argv)
-    return Options(
-        models_dir=args.models_dir.resolve(),
-        data_dir=args.data_dir,
-        duration=3.0 if args.quick else args.duration,
-        warmup=1.0 if args.quick else args.warmup,
-        connections=args.connections,
-        generator=pick_generator(args.load_generator),
-        baseline=not args.no_baseline,
-        streams=args.streams,
-        max_tokens=args.max_tokens,
-        output=args.output,
-    )
+class BenchOptions(WithLoad, WithData):
+    output: Path = option(RESULTS / "latest.md", "where the markdown report goes")
+    duration: float = option(10.0, "seconds per scenario")
+    warmup: float = option(2.0, "seconds of load before each")
+    quick: bool = option(False, "3 s per scenario, 1 s warm-up")
+    connections: int = option(32, "for the concurrent runs")
+    no_baseline: bool = option(False, "skip the Keras model.predict baseline")
+    streams: int = option(8, "concurrent generation streams")
+    max_tokens: int = option(500, "characters per stream")
 
 
 def _baseline_skip_reason(forecast_dir: Path) -> str | None:
@@ -148,7 +97,7 @@ def _smoke(
 class Bench:
     """Runs the scenarios and keeps every result for the report."""
 
-    def __init__(self, options: Options) -> None:
+    def __init__(self, options: BenchOptions) -> None:
         self.o = options
         self.forecast = payloads.forecast_bodies()
         self.sentiment = payloads.sentiment_bodies(options.data_dir)
@@ -182,7 +131,7 @@ class Bench:
             port = free_port()
             command = _uvicorn("bench.servers.ceiling", port)
             ceiling = stack.enter_context(
-                serve("ceiling", command, port, dict(os.environ), RESULTS, ROOT)
+                serve("ceiling", command, port, dict(os.environ), RESULTS, PROJECT_ROOT)
             )
             ceiling_ready = ceiling.wait_ready("/ready", timeout=60)
             print(f"ceiling ready in {ceiling_ready:.2f} s", flush=True)
@@ -214,7 +163,7 @@ class Bench:
         port = free_port()
         env = dict(os.environ, BENCH_FORECAST_DIR=str(forecast_dir))
         with serve(
-            "baseline", _uvicorn("bench.servers.baseline", port), port, env, RESULTS, ROOT
+            "baseline", _uvicorn("bench.servers.baseline", port), port, env, RESULTS, PROJECT_ROOT
         ) as s:
             print(f"baseline ready in {s.wait_ready('/ready', timeout=180):.2f} s", flush=True)
             _smoke(s, "/forecast", self.forecast, self.headers, "forecast")
@@ -280,7 +229,9 @@ class Bench:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    options = parse(argv)
+    options = parse(BenchOptions, argv, "python -m bench", __doc__)
+    if options.quick:
+        options = replace(options, duration=3.0, warmup=1.0)
     check_models(options.models_dir)
     stop_on_sigterm()
     bench = Bench(options)
@@ -288,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"other work keeps the CPUs {busy:.0%} busy; load generator: {options.generator}")
     try:
         bench.run_ceiling_and_service()
-        if options.baseline:
+        if not options.no_baseline:
             bench.run_baseline()
     except KeyboardInterrupt:
         print("\ninterrupted: every server started has been stopped", file=sys.stderr)

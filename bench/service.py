@@ -19,22 +19,8 @@ from pathlib import Path
 from types import FrameType
 
 from app.artifacts import TASKS, list_versions
+from bench.options import PROJECT_ROOT, RESULTS
 from bench.procs import HOST, Server, free_port, serve
-
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
-
-
-def default_models_dir() -> Path:
-    env = os.environ.get("SEQSERVE_MODELS_DIR")
-    return Path(env) if env else ROOT / "models"
-
-
-def default_data_dir() -> Path | None:
-    if env := os.environ.get("SEQSERVE_DATA_DIR"):
-        return Path(env)
-    shared = ROOT.parent / "shared" / "data"
-    return shared if shared.is_dir() else None
 
 
 def check_models(models_dir: Path) -> None:
@@ -76,7 +62,7 @@ def running_service(
     env.setdefault("SEQSERVE_MAX_CONNECTIONS_PER_CLIENT", "0")
     env.update(overrides or {})
     env.update(SEQSERVE_HOST=HOST, SEQSERVE_PORT=str(port), SEQSERVE_MODELS_DIR=str(models_dir))
-    with serve(name, [sys.executable, "-m", "app"], port, env, log_dir, ROOT) as server:
+    with serve(name, [sys.executable, "-m", "app"], port, env, log_dir, PROJECT_ROOT) as server:
         server.wait_ready("/ready", timeout=ready_timeout)
         yield server
 
