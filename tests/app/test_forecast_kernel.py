@@ -11,6 +11,9 @@ import pytest
 
 from app import forecast_base, forecast_kernel
 
+# Slow: the first call compiles the numba kernel (seconds; a minute on a busy machine).
+pytestmark = pytest.mark.slow
+
 H = 48
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 INFERENCE_MODULES = (
     "app.exceptions",
     "app.batching",
@@ -23,6 +25,9 @@ INFERENCE_MODULES = (
     "app.schemas.sentiment",
     "app.schemas.generate",
 )
+
+# Slow: starts a Python process.
+pytestmark = pytest.mark.slow
 
 
 def test_the_inference_layer_never_imports_fastapi_or_starlette() -> None:

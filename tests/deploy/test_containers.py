@@ -6,7 +6,12 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from app.config import PROJECT_ROOT
+
+# Slow: container checks run scripts in processes.
+pytestmark = pytest.mark.slow
 
 SCRIPT = PROJECT_ROOT / "scripts" / "requirements.py"
 

@@ -27,6 +27,9 @@ from tests.deploy.manifests import (
     settings_from,
 )
 
+# Slow: the kserve SDK runs in its own process; manifests render with kubectl.
+pytestmark = pytest.mark.slow
+
 KSERVE = DEPLOY / "kserve"
 KSERVE_MODELS_DIR = "/mnt/models"  # where KServe mounts a predictor's storageUri
 
@@ -79,6 +82,7 @@ def test_the_sdk_models_accept_our_resources(sdk_problems: dict[str, list[str]])
 def test_the_sdk_check_refuses_a_misspelt_field(
     misspelt: str, sdk_problems: dict[str, list[str]]
 ) -> None:
+
     assert any(f".{misspelt}: not a field" in problem for problem in sdk_problems[misspelt])
 
 

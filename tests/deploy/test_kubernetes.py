@@ -31,6 +31,9 @@ from tests.deploy.manifests import (
     settings_from,
 )
 
+# Slow: manifests render with kubectl, in a process.
+pytestmark = pytest.mark.slow
+
 KUBERNETES_VERSION = "1.30.0"  # the oldest we support: preStop `sleep` is there from 1.30 on
 KSERVE_GROUP = "serving.kserve.io/"
 OVERLAYS = {"cpu": ("serve", "api"), "gpu": ("gpu", "api-gpu")}  # image target, compose service

@@ -61,6 +61,7 @@ def test_without_routing_the_context_has_no_flag() -> None:
     assert inputs.arrays["context"].shape == (1, 2 * SPEC.horizon + 2) == (1, plain.context_size)
 
 
+@pytest.mark.slow  # imports TensorFlow
 def test_the_routed_graph_takes_each_row_from_its_network() -> None:
     from training.forecast_net import build_branch, routed
 

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 
+@pytest.mark.slow  # imports TensorFlow
 @settings(deadline=None, max_examples=25)
 @given(st.integers(40, 400), st.integers(1, 5), st.integers(1, 6))
 def test_each_row_continues_the_row_of_the_batch_before(n: int, streams: int, length: int) -> None:
