@@ -116,13 +116,12 @@ def server_counts(server: Server) -> dict[tuple[str, str], float]:
 
 
 def model_calls(server: Server, model: str) -> dict[str, float]:
-    """Totals for `model` from the service's batch histograms: "calls", "rows", "compute_s"
-    (model-call time, preprocessing included) and "queue_s" (oldest request's wait, summed)."""
+    """Totals for `model` from the service's batch histograms: "calls", "rows" and "compute_s"
+    (model-call time, preprocessing included)."""
     wanted = {
         "seqserve_batch_rows_count": "calls",
         "seqserve_batch_rows_sum": "rows",
         "seqserve_batch_compute_seconds_sum": "compute_s",
-        "seqserve_batch_queue_seconds_sum": "queue_s",
     }
     return {
         wanted[name]: value
