@@ -2,7 +2,7 @@
 
 This is what a user would write first: load `model.keras`, scale the window like training did,
 call `model.predict(x, verbose=0)` for every request. The version directory comes from the
-`BENCH_FORECAST_DIR` environment variable (set by bench/cli.py).
+`BENCH_FORECAST_DIR` environment variable (set by bench/scenarios.py).
 """
 
 from __future__ import annotations

