@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 from fastapi import FastAPI, Request
 
+# The tasks first, as in the service: importing app.schemas.forecast before them is circular.
+from app import tasks  # noqa: F401
 from app.artifacts import KERAS_FILE, ForecastPreprocessing, read_metadata
 from app.preprocessing import apply_correction, forecast_inputs
 from app.schemas.forecast import ForecastRequest
