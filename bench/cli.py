@@ -17,7 +17,7 @@ from pathlib import Path
 from bench.options import RESULTS, WithData, WithLoad, option, parse
 from bench.report import cpu_busy
 from bench.scenarios import Bench
-from bench.service import check_models, stop_on_sigterm
+from bench.service import INTERRUPTED, check_models, stop_on_sigterm, write_report
 
 
 @dataclass(frozen=True)
@@ -46,14 +46,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not options.no_baseline:
             bench.run_baseline()
     except KeyboardInterrupt:
-        print("\ninterrupted: every server started has been stopped", file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         return 130
     except Exception as exc:  # servers are stopped by now; say what failed, briefly
         print(f"\nbenchmark failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     text = bench.report(busy)
-    print("\n" + text)
-    options.output.parent.mkdir(parents=True, exist_ok=True)
-    options.output.write_text(text, encoding="utf-8")
-    print(f"written to {options.output}")
+    write_report(text, options.output)
     return 0

@@ -23,7 +23,7 @@ from bench.load import LoadResult, pick_generator, run_load
 from bench.options import RESULTS, Options, option, parse
 from bench.payloads import HORIZON, forecast_bodies
 from bench.procs import Server
-from bench.service import running_service
+from bench.service import running_service, write_report
 
 
 def v2_json(body: bytes) -> bytes:
@@ -145,9 +145,7 @@ def main(argv: list[str] | None = None) -> None:
         "",
     ]
     report = "\n".join(lines)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(report)
-    print(report)
+    write_report(report, args.output)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from bench.load import LoadResult, pick_generator, run_load
 from bench.options import RESULTS, Options, option, parse
 from bench.payloads import forecast_bodies
 from bench.procs import Server
-from bench.service import running_service
+from bench.service import running_service, write_report
 
 
 def publish(source: Path, model_dir: Path, version: int) -> None:
@@ -108,9 +108,7 @@ def main(argv: list[str] | None = None) -> None:
             reloading = load_while(server, args.seconds, busy)
             rss = cycles(server, source, model_dir, args.cycles)
     report = render(quiet, reloading, rss, args)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(report)
-    print(report)
+    write_report(report, args.output)
 
 
 def render(quiet: LoadResult, busy: LoadResult, rss: tuple[int, int], args: ReloadOptions) -> str:

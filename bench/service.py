@@ -22,6 +22,16 @@ from app.artifacts import TASKS, list_versions
 from bench.options import PROJECT_ROOT, RESULTS
 from bench.procs import HOST, Server, free_port, serve
 
+INTERRUPTED = "\ninterrupted: every server started has been stopped"
+
+
+def write_report(text: str, path: Path) -> None:
+    """Print the report and write it to `path`."""
+    print("\n" + text)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    print(f"written to {path}")
+
 
 def check_models(models_dir: Path) -> None:
     missing = [task for task in TASKS if not list_versions(models_dir / task)]

@@ -15,7 +15,7 @@ from bench.overload.report import report, run_notes
 from bench.overload.results import ForecastRun, StreamRun
 from bench.overload.runs import forecast_run, stream_run
 from bench.report import cpu_busy
-from bench.service import check_models, running_service, stop_on_sigterm
+from bench.service import INTERRUPTED, check_models, running_service, stop_on_sigterm, write_report
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -48,13 +48,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
                 todo.append({**overrides, "SEQSERVE_BATCH_MAX_QUEUE_ROWS": str(lowered)})
     except KeyboardInterrupt:
-        print("\ninterrupted: every server started has been stopped", file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         return 130
     text = report(o, runs, streams, busy, notes + run_notes(o, runs, streams))
-    print("\n" + text)
-    o.output.parent.mkdir(parents=True, exist_ok=True)
-    o.output.write_text(text, encoding="utf-8")
-    print(f"written to {o.output}")
+    write_report(text, o.output)
     return 0
 
 

@@ -11,11 +11,13 @@ from bench.openloop import run
 from bench.options import parse
 from bench.report import cpu_busy
 from bench.service import (
+    INTERRUPTED,
     check_models,
     health_check,
     running_service,
     server_counts,
     stop_on_sigterm,
+    write_report,
 )
 from bench.soak.memory import soak as send_traffic
 from bench.soak.options import SoakOptions
@@ -38,14 +40,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             after = health_check(server)
             counts = server_counts(server)
     except KeyboardInterrupt:
-        print("\ninterrupted: every server started has been stopped", file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         return 130
     text, ok = report(o, result, memory, after, counts, busy)
-    print("\n" + text)
     write_csv(o.csv, memory.samples)
-    o.output.parent.mkdir(parents=True, exist_ok=True)
-    o.output.write_text(text, encoding="utf-8")
-    print(f"written to {o.output} and {o.csv}")
+    write_report(text, o.output)
+    print(f"RSS samples written to {o.csv}")
     return 0 if ok else 1
 
 
