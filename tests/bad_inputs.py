@@ -2,8 +2,8 @@
 error shape. tests/app/validation/test_bad_inputs.py sends each to the service on fake models;
 `python -m bench.soak` mixes the refusals into its traffic against the real service.
 
-Bodies are valid for no model: a series of 4 values is too short for any trained forecaster, so
-the real service refuses it too (its 4xx may name more fields than the fakes' answer).
+Each refusal breaks a rule that holds whatever the model, so the real service refuses it too
+(its 4xx may name more fields than the fakes' answer does).
 """
 
 from __future__ import annotations
