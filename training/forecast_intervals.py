@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
+from scipy.optimize import isotonic_regression
 
 from app.artifacts import ForecastIntervals, ForecastPreprocessing, IntervalGroup
 from app.forecast_intervals import POOLED, IntervalTables, interval_scales, level_probabilities
@@ -56,19 +57,24 @@ def _calibrated_horizon(valid: np.ndarray) -> int:
 
 def _group(errors: np.ndarray, horizon: int) -> IntervalGroup:
     """Quantiles per step, each with the finite-sample correction of split conformal
-    prediction ((n + 1) / n further from the median); then the upper half made non-decreasing
-    and the lower half non-increasing along the horizon, so that every interval widens."""
+    prediction ((n + 1) / n further from the median). Each quantile's distance from the step's
+    median is then fitted by isotonic regression (weighted by the rows per step) to grow with
+    the horizon, so that every interval widens: a running maximum would do it too, but would
+    carry each step's sampling noise upward to all later steps (wider than needed)."""
     grid = np.asarray(PROBABILITIES)
-    columns = []
+    columns, counts = [], []
     for step in range(horizon):
         known = errors[np.isfinite(errors[:, step]), step]
         n = len(known)
         widened = np.clip(0.5 + (grid - 0.5) * (n + 1) / n, 0.0, 1.0)
         columns.append(np.quantile(known, widened))
+        counts.append(n)
     table = np.stack(columns)  # [horizon, grid]
-    upper = grid >= 0.5
-    table[:, upper] = np.maximum.accumulate(table[:, upper], axis=0)
-    table[:, ~upper] = np.minimum.accumulate(table[:, ~upper], axis=0)
+    median = table[:, [PROBABILITIES.index(0.5)]]
+    spread = table - median  # >= 0 above the median, <= 0 below
+    for j, p in enumerate(PROBABILITIES):
+        spread[:, j] = isotonic_regression(spread[:, j], weights=counts, increasing=p > 0.5).x
+    table = median + spread
     rounded = tuple(tuple(float(f"{v:.6g}") for v in row) for row in table)
     return IntervalGroup(rows=len(errors), horizon=horizon, errors=rounded)
 
