@@ -75,8 +75,9 @@ def _group(errors: np.ndarray, horizon: int) -> IntervalGroup:
     for j, p in enumerate(PROBABILITIES):
         spread[:, j] = isotonic_regression(spread[:, j], weights=counts, increasing=p > 0.5).x
     table = median + spread
-    rounded = tuple(tuple(float(f"{v:.6g}") for v in row) for row in table)
-    return IntervalGroup(rows=len(errors), horizon=horizon, errors=rounded)
+    # Not rounded: rounding median and spread together could narrow a later step a little.
+    errors_per_step = tuple(tuple(float(v) for v in row) for row in table)
+    return IntervalGroup(rows=len(errors), horizon=horizon, errors=errors_per_step)
 
 
 def interval_forecasts(
