@@ -154,3 +154,14 @@ def test_the_openapi_schema_shows_200_examples(client: TestClient) -> None:
         ref = schema["$ref"].rsplit("/", 1)[-1]
         components = client.get("/openapi.json").json()["components"]["schemas"]
         assert components[ref]["examples"], ref
+
+
+def test_the_client_reads_intervals_quantiles_and_warnings(calibrated: TestClient) -> None:
+    from seqserve_client import Forecast, Interval
+
+    body = {"series": [None, *SERIES], "horizon": 1, "level": [80], "quantiles": [0.5, 0.9]}
+    result = Forecast.of(calibrated.post("/forecast", json=body).json())
+    assert result.forecast == [9.0] and result.season == 1
+    assert result.intervals == [Interval(80, [approx(8.6)], [approx(9.4)])]
+    assert result.quantiles == {0.5: [9.0], 0.9: [approx(9.4)]}
+    assert result.warnings[0] == "1 leading null dropped"
