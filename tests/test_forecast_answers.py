@@ -165,3 +165,13 @@ def test_the_client_reads_intervals_quantiles_and_warnings(calibrated: TestClien
     assert result.intervals == [Interval(80, [approx(8.6)], [approx(9.4)])]
     assert result.quantiles == {0.5: [9.0], 0.9: [approx(9.4)]}
     assert result.warnings[0] == "1 leading null dropped"
+
+
+def test_v2_serves_point_forecasts_and_says_where_intervals_are(calibrated: TestClient) -> None:
+    tensor = {"name": "series", "datatype": "FP32", "shape": [1, 8], "data": SERIES}
+    path = "/v2/models/forecast/infer"
+    plain = calibrated.post(path, json={"inputs": [tensor], "parameters": {"horizon": 2}})
+    assert plain.status_code == 200, plain.text
+    asked = {"inputs": [tensor], "parameters": {"horizon": 2, "level": 80}}
+    refused = assert_error(calibrated.post(path, json=asked), 400, "invalid_request")
+    assert "/forecast/batch" in refused["error"]
