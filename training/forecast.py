@@ -90,7 +90,13 @@ class ForecastConfig:
 
 CONFIG = ForecastConfig
 # The metrics `python -m training` prints after a run.
-HEADLINE = ("test/all/model_smape", "test/all/model_mase", "test/all/snaive_mase")
+HEADLINE = (
+    "test/all/model_smape",
+    "test/all/model_mase",
+    "test/all/snaive_mase",
+    "test/all/model_cov80",  # prediction intervals: empirical coverage in percent
+    "test/all/model_cov95",
+)
 # Overrides of CONFIG's defaults per preset (`default` is CONFIG itself).
 PRESETS: dict[str, dict[str, Any]] = {
     # Seconds: for tests and smoke runs. Metrics mean nothing here.

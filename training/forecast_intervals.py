@@ -155,4 +155,13 @@ def calibrate_and_score(
         "model": interval_forecasts(calibration, test, test_forecasts, spec),
         "snaive": interval_forecasts(naive_calibration, test, seasonal_naive(test), spec),
     }
-    return calibration, interval_scores(test, bounds, "test/"), bounds["model"]
+    metrics = interval_scores(test, bounds, "test/")
+    for dataset in sorted({g.split("/")[0] for g in test.groups}):
+        key = f"test/{dataset}/all"
+        shown = ", ".join(
+            f"{level}% {metrics[f'{key}/model_cov{level}']:.1f} "
+            f"(seasonal naive {metrics[f'{key}/snaive_cov{level}']:.1f})"
+            for level in LEVELS
+        )
+        print(f"forecast: interval coverage on {dataset}: {shown}")
+    return calibration, metrics, bounds["model"]
