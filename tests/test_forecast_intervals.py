@@ -3,11 +3,13 @@ serving reads from it (app/forecast_intervals.py)."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import loaded_registry, make_settings
+from conftest import assert_error, loaded_registry, make_settings
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
@@ -126,3 +128,22 @@ def test_a_trained_artifact_serves_intervals_and_quantiles(tiny_models: Path) ->
     assert all(a <= b <= c <= d for a, b, c, d in nested)
     assert [q["quantile"] for q in quantiles] == [0.1, 0.5, 0.9]
     assert all(a <= b <= c for a, b, c in zip(*(q["values"] for q in quantiles), strict=True))
+
+
+@pytest.mark.slow
+def test_an_artifact_from_before_intervals_loads_and_refuses_them(
+    tiny_models: Path, tmp_path: Path
+) -> None:
+    """metadata.json without `intervals` (as every older artifact): point forecasts as before,
+    a 422 naming the field for intervals."""
+    old = tmp_path / "forecast" / "1"
+    shutil.copytree(resolve_version(tiny_models / "forecast"), old)
+    metadata = json.loads((old / "metadata.json").read_text(encoding="utf-8"))
+    del metadata["intervals"]
+    (old / "metadata.json").write_text(json.dumps(metadata), encoding="utf-8")
+    settings = make_settings(models_dir=tmp_path, tasks=("forecast",))
+    with TestClient(create_app(settings, loaded_registry(tmp_path, tasks=("forecast",)))) as client:
+        series = [float(t % 7) for t in range(50)]
+        assert client.post("/forecast", json={"series": series, "horizon": 3}).status_code == 200
+        refused = client.post("/forecast", json={"series": series, "quantiles": [0.9]})
+    assert_error(refused, 422, "validation_error", "body.quantiles")
