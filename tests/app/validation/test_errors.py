@@ -188,7 +188,7 @@ def test_a_loading_model_is_503_with_retry_after(tmp_path: Any) -> None:
 
 
 class ExplodingForecaster(FakeForecaster):
-    async def forecast(self, series: Any, horizon: int, season: int) -> Any:
+    async def forecast(self, series: Any, horizon: int, season: int, *asked: Any) -> Any:
         raise RuntimeError("secret detail in /srv/models/forecast/3/model.onnx")
 
 
