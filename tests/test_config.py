@@ -121,3 +121,13 @@ def test_a_cgroup_cpu_quota_caps_the_thread_count(
     (tmp_path / "cpu.max").write_text(cpu_max)
     assert _cpu_count(tmp_path / "cpu.max") == min(usable, expected or usable)
     assert _cpu_count(tmp_path / "missing") == usable
+
+
+@pytest.mark.parametrize(("cpus", "workers", "parallel_threads"), [(2, 1, 1), (8, 1, 7), (8, 2, 3)])
+def test_each_worker_threads_its_share_of_the_cpus(
+    monkeypatch: pytest.MonkeyPatch, cpus: int, workers: int, parallel_threads: int
+) -> None:
+    monkeypatch.setattr("app.config._cpu_count", lambda: cpus)
+    settings = Settings(_env_file=None, workers=workers)  # type: ignore[call-arg]
+    assert settings.runtime_threads(parallel=True) == parallel_threads
+    assert settings.runtime_threads(parallel=False) == 1
