@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app import forecast_base, forecast_kernel
+from app import forecast_base, forecast_kernel, forecast_theta
 
 H = 48
 
@@ -73,3 +73,24 @@ def test_a_series_forecast_does_not_depend_on_its_neighbours() -> None:
     together, _ = kernel(rows, [0] * len(rows))
     for i, row_alone in enumerate(alone):
         assert np.array_equal(together[i], row_alone)
+
+
+@pytest.mark.parametrize(
+    "series",
+    [
+        np.repeat([10.0, 20.0], 50),  # a level shift: the drift fitted after it
+        np.repeat([10.0, 20.0], 50) + np.random.default_rng(1).normal(scale=0.5, size=100),
+        np.concatenate([np.linspace(1.0, 5.0, 60), np.full(30, 40.0)]),  # a jump after a trend
+        1.02 ** np.arange(100.0),  # exponential growth: log-space Theta
+        50 * 0.97 ** np.arange(80.0),  # exponential decay, positive
+    ],
+)
+def test_level_shifts_and_growth_match_the_reference(series: np.ndarray) -> None:
+    expected, expected_season = reference(series, 0)
+    base, applied = kernel([series], [0])
+    assert applied[0] == expected_season
+    np.testing.assert_allclose(base[0], expected, rtol=1e-7, atol=1e-7 * np.abs(series).max())
+    # The level shift is found at the same value by both.
+    padding = 128 - len(series)
+    starts = forecast_theta.trend_starts(*forecast_base.pad_left([series], 128))
+    assert forecast_kernel.trend_start(series) == starts[0] - padding
