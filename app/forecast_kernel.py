@@ -7,8 +7,10 @@ numpy version works on whole padded matrices and pays numpy's per-call overhead 
 per request (milliseconds for one series); this one runs over each series' own values in plain
 loops (tens of microseconds), and a row's result never depends on the other rows.
 
-Compiled on first use (about two seconds: serving warms it up before reporting ready), cached
-under NUMBA_CACHE_DIR when that is set and writable.
+Compiled on first use (about 25 s on one core; serving warms it up before reporting ready) and
+cached by numba where it can write: NUMBA_CACHE_DIR when set, else app/__pycache__. The serving
+images compile it at build time (`compile_for_serving`) and copy that cache into a writable
+NUMBA_CACHE_DIR at start (scripts/serve-entrypoint.sh), so a container is ready in seconds.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numba
 import numpy as np
 from numba import njit
 
@@ -29,8 +32,20 @@ from app.forecast_base import (
 from app.forecast_theta import BREAK_DOMINANCE, BREAK_SIGMAS, GROWTH_GAIN, SES_ALPHAS
 
 _ALPHAS = SES_ALPHAS.astype(np.float64)
-# Cache compiled code only where numba can write it (a read-only container compiles at warm-up).
-_CACHE = bool(os.environ.get("NUMBA_CACHE_DIR")) or os.access(Path(__file__).parent, os.W_OK)
+
+
+def _numba_can_cache() -> bool:
+    """Whether numba can write its cache: with cache=True where it cannot, it refuses to compile at
+    all, so a read-only container without a writable NUMBA_CACHE_DIR compiles uncached instead."""
+    where = Path(getattr(numba.config, "CACHE_DIR", "") or Path(__file__).parent)  # NUMBA_CACHE_DIR
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return os.access(where, os.W_OK)
+
+
+_CACHE = _numba_can_cache()
 
 
 @njit(cache=_CACHE)
@@ -232,3 +247,9 @@ def base_forecasts(
         out[i], applied[i] = forecast, season_applied
         start = ends[i]
     return out, applied
+
+
+def compile_for_serving() -> None:
+    """Compile (or load from the cache) the kernel for the argument types serving passes
+    (app/preprocessing.py: float64 values, int64 ends and seasons): the image build runs this."""
+    base_forecasts(np.zeros(16), np.array([16]), np.zeros(1, dtype=np.int64), 24, 8)

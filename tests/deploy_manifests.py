@@ -63,6 +63,17 @@ def dockerfile_env_names() -> set[str]:
     return {name for block in blocks for name in re.findall(r"([A-Z_][A-Z0-9_]*)=", block)}
 
 
+def dockerfile_env(target: str) -> dict[str, str]:
+    """The variables one stage sets with ENV, and their values."""
+    blocks = re.findall(r"^ENV ((?:.*\\\n)*.*)$", dockerfile_stage(target), re.MULTILINE)
+    return dict(re.findall(r"([A-Z_][A-Z0-9_]*)=(\S+)", "\n".join(blocks)))
+
+
+def writable_under(path: str, mounts: list[str]) -> bool:
+    """Whether `path` lies under one of the writable mount points."""
+    return any(Path(path).is_relative_to(mount) for mount in mounts)
+
+
 def setting_names() -> set[str]:
     return {ENV_PREFIX + name.upper() for name in Settings.model_fields}
 

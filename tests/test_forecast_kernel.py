@@ -6,12 +6,26 @@ series' own values: they must agree on the season and, to float rounding, on the
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numba
 import numpy as np
 import pytest
 
-from app import forecast_base, forecast_kernel, forecast_theta
+from app import forecast_base, forecast_kernel, forecast_theta, preprocessing
+from app.artifacts import ForecastPreprocessing
 
 H = 48
+PROBE_SPEC = ForecastPreprocessing(
+    window=24,
+    patch=24,
+    horizon=H,
+    history=1024,
+    min_length=6,
+    max_season=168,
+    correction_bound=10.0,
+    min_relative_scale=1e-12,
+)
 
 
 def reference(series: np.ndarray, season: int) -> tuple[np.ndarray, int]:
@@ -94,3 +108,34 @@ def test_level_shifts_and_growth_match_the_reference(series: np.ndarray) -> None
     padding = 128 - len(series)
     starts = forecast_theta.trend_starts(*forecast_base.pad_left([series], 128))
     assert forecast_kernel.trend_start(series) == starts[0] - padding
+
+
+def test_the_image_build_compiles_the_types_serving_calls_with(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The serving image runs compile_for_serving at build so that containers load the kernel from
+    # numba's cache; a cache entry for other argument types would be a miss (a 25 s compile at
+    # every container start), so both calls must reach the kernel with the same numba types.
+    calls: list[tuple[object, ...]] = []
+    compiled = forecast_kernel.base_forecasts
+
+    def recording(*args: object) -> tuple[np.ndarray, np.ndarray]:
+        calls.append(tuple(numba.typeof(a) for a in args))
+        return compiled(*args)
+
+    monkeypatch.setattr(forecast_kernel, "base_forecasts", recording)
+    forecast_kernel.compile_for_serving()
+    series = [[float(v) for v in range(40)], [1.0, 2.0] * 20]
+    preprocessing.forecast_inputs(series, np.array([0, 2]), PROBE_SPEC)
+    assert len(calls) == 2 and calls[0] == calls[1]
+
+
+def test_no_cache_where_numba_cannot_write(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # With cache=True and nowhere to write, numba refuses to compile at all: the service must then
+    # compile uncached (a read-only container without its tmpfs) rather than fail to start.
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(blocker / "cache"))
+    assert not forecast_kernel._numba_can_cache()
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path / "cache"))
+    assert forecast_kernel._numba_can_cache()

@@ -18,11 +18,13 @@ from deploy_manifests import (
     PROJECT_ROOT,
     Manifest,
     container_env,
+    dockerfile_env,
     dockerfile_user,
     find,
     render,
     setting_names,
     settings_from,
+    writable_under,
 )
 from fastapi.testclient import TestClient
 
@@ -94,6 +96,11 @@ def test_the_runtime_runs_the_image_as_the_image_would(client: TestClient) -> No
     context = container["securityContext"]
     assert (context["runAsUser"], context["runAsGroup"]) == dockerfile_user("serve")
     assert context["readOnlyRootFilesystem"] is COMPOSE["services"]["api"]["read_only"]
+    # ... with /tmp in memory for the numba cache, as compose's tmpfs (test_kubernetes.py says why).
+    volumes = find(render(KSERVE), "ServingRuntime")["spec"]["volumes"]
+    in_memory = {v["name"] for v in volumes if v.get("emptyDir", {}).get("medium") == "Memory"}
+    mounts = [m["mountPath"] for m in container["volumeMounts"] if m["name"] in in_memory]
+    assert writable_under(dockerfile_env("serve")["NUMBA_CACHE_DIR"], mounts)
     assert context["allowPrivilegeEscalation"] is False
     assert context["capabilities"] == {"drop": ["ALL"]}
     assert str(settings.models_dir) == KSERVE_MODELS_DIR

@@ -21,12 +21,14 @@ from deploy_manifests import (
     KUSTOMIZATIONS,
     Manifest,
     container_env,
+    dockerfile_env,
     dockerfile_env_names,
     dockerfile_user,
     find,
     render,
     setting_names,
     settings_from,
+    writable_under,
 )
 from fastapi.testclient import TestClient
 
@@ -164,6 +166,23 @@ def test_security_context_matches_the_image(name: str) -> None:
     # Read-only where compose runs the same image read-only.
     read_only = COMPOSE["services"][service].get("read_only", False)
     assert api_container(manifests)["securityContext"]["readOnlyRootFilesystem"] is read_only
+
+
+@pytest.mark.parametrize("name", OVERLAYS)
+def test_numba_can_write_its_cache_where_the_root_is_read_only(name: str) -> None:
+    # Otherwise the image's prebuilt kernel cache cannot be used: a 25 s compile at every start.
+    manifests = overlay(name)
+    target, service = OVERLAYS[name]
+    cache_dir = dockerfile_env(target)["NUMBA_CACHE_DIR"]
+    if COMPOSE["services"][service].get("read_only", False):
+        tmpfs = [entry.split(":")[0] for entry in COMPOSE["services"][service]["tmpfs"]]
+        assert writable_under(cache_dir, tmpfs)
+    container = api_container(manifests)
+    if container["securityContext"]["readOnlyRootFilesystem"]:
+        pod = find(manifests, "Deployment")["spec"]["template"]["spec"]
+        in_memory = {v["name"] for v in pod["volumes"] if "emptyDir" in v}
+        mounts = [m["mountPath"] for m in container["volumeMounts"] if m["name"] in in_memory]
+        assert writable_under(cache_dir, mounts)
 
 
 @pytest.mark.parametrize("name", OVERLAYS)
