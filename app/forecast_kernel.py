@@ -188,13 +188,14 @@ def trend_start(y: np.ndarray) -> int:
     if len(y) < 2:
         return 0
     steps = np.abs(np.diff(y))
-    noise = 1.4826 * np.median(steps)
     at = int(np.argmax(steps))
     second = -1.0
     for k in range(len(steps)):
         if k != at and steps[k] > second:
             second = steps[k]
-    if steps[at] > BREAK_SIGMAS * noise and steps[at] >= BREAK_DOMINANCE * second:
+    if steps[at] < BREAK_DOMINANCE * second:  # most series: no need for the median (a sort)
+        return 0
+    if steps[at] > BREAK_SIGMAS * 1.4826 * np.median(steps):
         return at + 1
     return 0
 
