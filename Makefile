@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 
-.PHONY: install train serve test lint container-test
+.PHONY: install train serve test test-fast lint container-test
 
 # Re-install only when the dependency list changes.
 $(VENV)/.installed: pyproject.toml client/pyproject.toml
@@ -31,7 +31,8 @@ train: install
 serve: train
 	$(PY) -m app
 
-lint: install
+# The linters, as a canned recipe: `lint` and `test-fast` both run it.
+define LINT
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -40,10 +41,22 @@ lint: install
 	$(VENV)/bin/docker-compose -f docker-compose.yml -f docker-compose.scale.yml --profile gpu \
 		config --quiet
 	$(VENV)/bin/shellcheck scripts/*.sh .ci/run
+endef
+
+lint: install
+	$(LINT)
 
 # `make serve` does not need the kserve SDK, so only the tests make its virtualenv.
 test: lint $(KSERVE_VENV)/.installed
 	KSERVE_CHECK_PYTHON=$(KSERVE_VENV)/bin/python $(VENV)/bin/pytest -q
+
+# Lint and the tests not marked `slow` (pyproject.toml): no training, no processes, no
+# TensorFlow, no kserve SDK. For the edit-test loop; `make test` runs everything. The virtualenv
+# is only made when missing: an edited pyproject.toml does not reinstall here.
+test-fast:
+	@test -e $(VENV)/.installed || $(MAKE) install
+	$(LINT)
+	$(VENV)/bin/pytest -q -m "not slow"
 
 # Builds the images and runs the compose stack for real (needs Docker, or ../shared/tools).
 container-test:

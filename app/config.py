@@ -23,11 +23,6 @@ from app.repository import MODEL_NAME, Policy, parse_assignments
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _default_data_dir() -> Path | None:
-    shared = PROJECT_ROOT.parent / "shared" / "data"
-    return shared if shared.is_dir() else None
-
-
 def _cpu_count(cgroup_cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
     """The CPUs this process may use: its cpuset, capped by a cgroup v2 CPU quota.
 
@@ -53,7 +48,6 @@ class Settings(BaseSettings):
 
     # --- models ---------------------------------------------------------------------------
     models_dir: Path = PROJECT_ROOT / "models"
-    data_dir: Path | None = Field(default_factory=_default_data_dir)  # read by training only
     # Comma-separated in the environment: SEQSERVE_TASKS=forecast,sentiment. At least one.
     tasks: Annotated[tuple[Task, ...], NoDecode] = Field(
         default=("forecast", "sentiment", "generate"), min_length=1

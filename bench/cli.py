@@ -9,278 +9,33 @@ SIGTERM or an error.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import contextlib
-import importlib.util
-import json
-import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from app.artifacts import KERAS_FILE, resolve_version
-from bench import payloads
-from bench.client import Connection
-from bench.load import Generator, LoadResult, pick_generator, run_load
-from bench.procs import HOST, Server, ServerFailed, free_port, serve
-from bench.report import (
-    Row,
-    StartUp,
-    cpu_busy,
-    generation_lines,
-    machine,
-    startup_lines,
-    table,
-    target_lines,
-    targets,
-)
-from bench.service import (
-    RESULTS,
-    ROOT,
-    auth_headers,
-    check_models,
-    default_data_dir,
-    default_models_dir,
-    running_service,
-    stop_on_sigterm,
-)
-from bench.streams import GenerationResult, run_generation
-
-# Settings bench/ sets for the service itself; any other SEQSERVE_* variable is passed through.
-_OWN = {"SEQSERVE_HOST", "SEQSERVE_PORT", "SEQSERVE_MODELS_DIR"}
-_SECRET = {"SEQSERVE_API_KEY"}  # reported as set, never printed
+from bench.options import RESULTS, WithData, WithLoad, option, parse
+from bench.report import cpu_busy
+from bench.scenarios import Bench
+from bench.service import INTERRUPTED, check_models, stop_on_sigterm, write_report
 
 
 @dataclass(frozen=True)
-class Options:
-    models_dir: Path
-    data_dir: Path | None
-    duration: float
-    warmup: float
-    connections: int
-    generator: Generator
-    baseline: bool
-    streams: int
-    max_tokens: int
-    output: Path
-
-
-def parse(argv: Sequence[str] | None) -> Options:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument(
-        "--models-dir",
-        type=Path,
-        default=default_models_dir(),
-        help="trained artifacts (default: SEQSERVE_MODELS_DIR, else models/)",
-    )
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        default=default_data_dir(),
-        help="datasets, for IMDB review texts (default: SEQSERVE_DATA_DIR, else ../shared/data)",
-    )
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
-    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of load before each")
-    parser.add_argument("--quick", action="store_true", help="3 s per scenario, 1 s warm-up")
-    parser.add_argument("--connections", type=int, default=32, help="for the concurrent runs")
-    parser.add_argument("--load-generator", choices=("auto", "wrk", "python"), default="auto")
-    parser.add_argument(
-        "--no-baseline", action="store_true", help="skip the Keras model.predict baseline"
-    )
-    parser.add_argument("--streams", type=int, default=8, help="concurrent generation streams")
-    parser.add_argument("--max-tokens", type=int, default=500, help="characters per stream")
-    parser.add_argument("--output", type=Path, default=RESULTS / "latest.md")
-    args = parser.parse_args(argv)
-    return Options(
-        models_dir=args.models_dir.resolve(),
-        data_dir=args.data_dir,
-        duration=3.0 if args.quick else args.duration,
-        warmup=1.0 if args.quick else args.warmup,
-        connections=args.connections,
-        generator=pick_generator(args.load_generator),
-        baseline=not args.no_baseline,
-        streams=args.streams,
-        max_tokens=args.max_tokens,
-        output=args.output,
-    )
-
-
-def _baseline_skip_reason(forecast_dir: Path) -> str | None:
-    if importlib.util.find_spec("keras") is None:
-        return "Keras is not installed (pip install -e '.[train]')"
-    if not (forecast_dir / KERAS_FILE).is_file():
-        return f"{forecast_dir.name}/{KERAS_FILE} is missing"
-    return None
-
-
-def _uvicorn(module: str, port: int) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        f"{module}:app",
-        f"--host={HOST}",
-        f"--port={port}",
-        "--workers=1",
-        "--no-access-log",
-        "--log-level=warning",
-    ]
-
-
-def _smoke(
-    server: Server, path: str, bodies: Sequence[bytes], headers: dict[str, str], key: str
-) -> None:
-    """Each body once, checked: a benchmark of error answers would measure nothing useful."""
-
-    async def each() -> list[tuple[int, bytes]]:
-        async with Connection(HOST, server.port, headers) as connection:
-            return [await connection.request("POST", path, body) for body in bodies]
-
-    for i, (status, answer) in enumerate(asyncio.run(each())):
-        if status != 200:
-            raise ServerFailed(f"{server.name} {path} body {i} answered {status}: {answer[:300]!r}")
-        if key not in json.loads(answer):
-            raise ServerFailed(f"{server.name} {path} answered without {key!r}: {answer[:300]!r}")
-
-
-class Bench:
-    """Runs the scenarios and keeps every result for the report."""
-
-    def __init__(self, options: Options) -> None:
-        self.o = options
-        self.forecast = payloads.forecast_bodies()
-        self.sentiment = payloads.sentiment_bodies(options.data_dir)
-        self.results: dict[tuple[str, str, int], LoadResult] = {}
-        self.generation: GenerationResult | None = None
-        self.startup: StartUp | None = None
-        self.notes: list[str] = []
-        # With SEQSERVE_API_KEY set the service wants it; every server gets the same header.
-        self.headers = auth_headers()
-
-    def load(self, server: Server, path: str, bodies: Sequence[bytes], connections: int) -> None:
-        url = server.url + path
-        label = f"{server.name} {path}, {connections} conn{'s' if connections > 1 else ''}"
-        print(f"  {label}: {self.o.warmup:.0f} s warm-up + {self.o.duration:.0f} s", flush=True)
-        run_load(self.o.generator, url, bodies, connections, self.o.warmup, self.headers)
-        cpu_before = server.cpu_seconds()
-        result = run_load(self.o.generator, url, bodies, connections, self.o.duration, self.headers)
-        result = replace(result, server_cpu_s=server.cpu_seconds() - cpu_before)
-        self.results[(server.name, path, connections)] = result
-        print(
-            f"    {result.rps:,.0f} req/s, p50 {result.p50_ms:.2f} ms, "
-            f"p99 {result.p99_ms:.2f} ms, {result.errors} errors, "
-            f"server CPU {result.cpu_ms_per_request or 0:.3f} ms/request",
-            flush=True,
-        )
-
-    def run_ceiling_and_service(self) -> None:
-        """Both servers up at once (an idle server costs nothing) and their scenarios alternate,
-        so each service number is measured right after the ceiling number it is divided by."""
-        with contextlib.ExitStack() as stack:
-            port = free_port()
-            command = _uvicorn("bench.servers.ceiling", port)
-            ceiling = stack.enter_context(
-                serve("ceiling", command, port, dict(os.environ), RESULTS, ROOT)
-            )
-            ceiling_ready = ceiling.wait_ready("/ready", timeout=60)
-            print(f"ceiling ready in {ceiling_ready:.2f} s", flush=True)
-            service = stack.enter_context(running_service(self.o.models_dir))
-            port = service.port
-            ready = service.ready_seconds or 0.0
-            print(f"service ready in {ready:.2f} s", flush=True)
-
-            _smoke(ceiling, "/forecast", self.forecast, self.headers, "status")
-            _smoke(service, "/forecast", self.forecast, self.headers, "forecast")
-            _smoke(service, "/sentiment", self.sentiment, self.headers, "predictions")
-            for connections in (self.o.connections, 1):
-                self.load(ceiling, "/forecast", self.forecast, connections)
-                self.load(service, "/forecast", self.forecast, connections)
-            self.load(service, "/sentiment", self.sentiment, self.o.connections)
-
-            print(f"  service /generate: 1 stream x 3, then {self.o.streams} at once", flush=True)
-            body = payloads.generate_body(self.o.max_tokens)
-            self.generation = run_generation(
-                HOST, port, body, self.headers, concurrent=self.o.streams
-            )
-            self.startup = StartUp(ready, ceiling_ready, service.rss_bytes())
-
-    def run_baseline(self) -> None:
-        forecast_dir = resolve_version(self.o.models_dir / "forecast")
-        if reason := _baseline_skip_reason(forecast_dir):
-            self.notes.append(f"model.predict baseline skipped: {reason}")
-            return
-        port = free_port()
-        env = dict(os.environ, BENCH_FORECAST_DIR=str(forecast_dir))
-        with serve(
-            "baseline", _uvicorn("bench.servers.baseline", port), port, env, RESULTS, ROOT
-        ) as s:
-            print(f"baseline ready in {s.wait_ready('/ready', timeout=180):.2f} s", flush=True)
-            _smoke(s, "/forecast", self.forecast, self.headers, "forecast")
-            self.load(s, "/forecast", self.forecast, self.o.connections)
-            self.load(s, "/forecast", self.forecast, 1)
-
-    def rows(self) -> dict[str, Row]:
-        n = self.o.connections
-        many = f"{n} conn{'s' if n > 1 else ''}"
-        specs = {
-            "ceiling32": (f"hello-world ceiling /forecast, {many}", "ceiling", "/forecast", n),
-            "forecast32": (f"**seqserve /forecast, {many}**", "service", "/forecast", n),
-            "baseline32": (f"model.predict baseline /forecast, {many}", "baseline", "/forecast", n),
-            "ceiling1": ("hello-world ceiling /forecast, 1 conn", "ceiling", "/forecast", 1),
-            "forecast1": ("**seqserve /forecast, 1 conn**", "service", "/forecast", 1),
-            "baseline1": ("model.predict baseline /forecast, 1 conn", "baseline", "/forecast", 1),
-            "sentiment32": (f"**seqserve /sentiment, {many}**", "service", "/sentiment", n),
-        }
-        rows = {}
-        for key, (label, server, path, conns) in specs.items():
-            if (result := self.results.get((server, path, conns))) is not None:
-                ceiling = self.results.get(("ceiling", "/forecast", conns))
-                rows[key] = Row(label, result, ceiling)
-        return rows
-
-    def report(self, busy_before: float) -> str:
-        rows = self.rows()
-        checked = targets(
-            rows.get("forecast32"),
-            rows.get("forecast1"),
-            rows.get("sentiment32"),
-            self.generation,
-            self.startup,
-        )
-        overrides = {
-            k: "(set)" if k in _SECRET else v
-            for k, v in os.environ.items()
-            if k.startswith("SEQSERVE_") and k not in _OWN
-        }
-        o = self.o
-        parts = [
-            "## Benchmark",
-            f"{o.duration:.0f} s per scenario after {o.warmup:.0f} s of warm-up, one uvicorn "
-            "worker per server, loopback; `/forecast` bodies: 336 values, horizon 48; "
-            f"`/sentiment` bodies: {payloads.sentiment_source(o.data_dir)}; models from "
-            f"`{o.models_dir}`. Ratio: req/s over the hello-world ceiling's at the same "
-            "connection count. Server CPU: CPU time of the server process (all its threads) "
-            "per request while measured, steadier than req/s when other work shares the machine.",
-            "",
-            table(list(rows.values())),
-            "",
-            generation_lines(self.generation, o.max_tokens),
-            startup_lines(self.startup),
-            *(f"- {note}" for note in self.notes),
-            "",
-            "### Targets (issue 4)",
-            target_lines(checked),
-            "",
-            "### Machine",
-            machine(o.generator, busy_before, overrides),
-        ]
-        return "\n".join(parts) + "\n"
+class BenchOptions(WithLoad, WithData):
+    output: Path = option(RESULTS / "latest.md", "where the markdown report goes")
+    duration: float = option(10.0, "seconds per scenario")
+    warmup: float = option(2.0, "seconds of load before each")
+    quick: bool = option(False, "3 s per scenario, 1 s warm-up")
+    connections: int = option(32, "for the concurrent runs")
+    no_baseline: bool = option(False, "skip the Keras model.predict baseline")
+    streams: int = option(8, "concurrent generation streams")
+    max_tokens: int = option(500, "characters per stream")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    options = parse(argv)
+    options = parse(BenchOptions, argv, "python -m bench", __doc__)
+    if options.quick:
+        options = replace(options, duration=3.0, warmup=1.0)
     check_models(options.models_dir)
     stop_on_sigterm()
     bench = Bench(options)
@@ -288,17 +43,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"other work keeps the CPUs {busy:.0%} busy; load generator: {options.generator}")
     try:
         bench.run_ceiling_and_service()
-        if options.baseline:
+        if not options.no_baseline:
             bench.run_baseline()
     except KeyboardInterrupt:
-        print("\ninterrupted: every server started has been stopped", file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         return 130
     except Exception as exc:  # servers are stopped by now; say what failed, briefly
         print(f"\nbenchmark failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     text = bench.report(busy)
-    print("\n" + text)
-    options.output.parent.mkdir(parents=True, exist_ok=True)
-    options.output.write_text(text, encoding="utf-8")
-    print(f"written to {options.output}")
+    write_report(text, options.output)
     return 0

@@ -72,7 +72,6 @@ class OpenLoopResult:
     seconds: float  # length of the schedule
     records: list[Record]
     elapsed: float = 0.0  # start to the last answer
-    dispatched_in: float = 0.0  # start to the last request's start (later when behind)
     connections_opened: int = 0
     peak_busy: int = 0  # most connections in use at once
     client_cpu_s: float = 0.0  # CPU this (client) process used meanwhile
@@ -202,7 +201,6 @@ async def open_loop(
             pool.waiting.append((label, job, scheduled))
             if i % 32 == 0:
                 give_up_expired()
-    result.dispatched_in = max(clock() - start, seconds)
     while tasks or pool.waiting:
         give_up_expired()
         await asyncio.sleep(0.01)

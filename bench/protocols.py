@@ -11,18 +11,19 @@ Writes bench/results/protocols.md.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import numpy as np
 
 from bench.load import LoadResult, pick_generator, run_load
+from bench.options import RESULTS, Options, option, parse
 from bench.payloads import HORIZON, forecast_bodies
 from bench.procs import Server
-from bench.service import RESULTS, default_models_dir, running_service
+from bench.service import running_service, write_report
 
 
 def v2_json(body: bytes) -> bytes:
@@ -83,11 +84,14 @@ def chars_per_second(server: Server, path: str, body: dict[str, object], runs: i
     return sorted(rates)[len(rates) // 2]
 
 
+@dataclass(frozen=True)
+class ProtocolOptions(Options):
+    output: Path = option(RESULTS / "protocols.md", "where the markdown report goes")
+    seconds: float = option(10.0, "each /forecast-like run (10)")
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.protocols", description=__doc__)
-    parser.add_argument("--models-dir", type=Path, default=default_models_dir())
-    parser.add_argument("--seconds", type=float, default=10.0)
-    args = parser.parse_args(argv)
+    args = parse(ProtocolOptions, argv, "python -m bench.protocols", __doc__)
     bodies = forecast_bodies()
     binary, length = v2_binary(bodies[0])
     tokens = 500
@@ -141,9 +145,7 @@ def main(argv: list[str] | None = None) -> None:
         "",
     ]
     report = "\n".join(lines)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "protocols.md").write_text(report)
-    print(report)
+    write_report(report, args.output)
 
 
 if __name__ == "__main__":

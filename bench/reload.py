@@ -14,20 +14,21 @@ bench/results/reload.md.
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import tempfile
 import threading
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 from app.artifacts import list_versions
 from bench.load import LoadResult, pick_generator, run_load
+from bench.options import RESULTS, Options, option, parse
 from bench.payloads import forecast_bodies
 from bench.procs import Server
-from bench.service import RESULTS, default_models_dir, running_service
+from bench.service import running_service, write_report
 
 
 def publish(source: Path, model_dir: Path, version: int) -> None:
@@ -85,12 +86,15 @@ def cycles(server: Server, source: Path, model_dir: Path, count: int) -> tuple[i
     return before, server.rss_bytes()
 
 
+@dataclass(frozen=True)
+class ReloadOptions(Options):
+    output: Path = option(RESULTS / "reload.md", "where the markdown report goes")
+    seconds: float = option(60.0, "each /forecast run (60)")
+    cycles: int = option(50, "publish-then-remove cycles for memory (50)")
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.reload", description=__doc__)
-    parser.add_argument("--models-dir", type=Path, default=default_models_dir())
-    parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--cycles", type=int, default=50)
-    args = parser.parse_args(argv)
+    args = parse(ReloadOptions, argv, "python -m bench.reload", __doc__)
     source_dir = args.models_dir / "forecast"
     source = source_dir / str(list_versions(source_dir)[-1])
     with tempfile.TemporaryDirectory(prefix="bench-reload-") as scratch:
@@ -104,14 +108,10 @@ def main(argv: list[str] | None = None) -> None:
             reloading = load_while(server, args.seconds, busy)
             rss = cycles(server, source, model_dir, args.cycles)
     report = render(quiet, reloading, rss, args)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "reload.md").write_text(report)
-    print(report)
+    write_report(report, args.output)
 
 
-def render(
-    quiet: LoadResult, busy: LoadResult, rss: tuple[int, int], args: argparse.Namespace
-) -> str:
+def render(quiet: LoadResult, busy: LoadResult, rss: tuple[int, int], args: ReloadOptions) -> str:
     before, after = (value / 2**20 for value in rss)
     rows = [
         "| run | requests | failed | req/s | p50 ms | p99 ms |",

@@ -19,22 +19,18 @@ from pathlib import Path
 from types import FrameType
 
 from app.artifacts import TASKS, list_versions
+from bench.options import PROJECT_ROOT, RESULTS
 from bench.procs import HOST, Server, free_port, serve
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
+INTERRUPTED = "\ninterrupted: every server started has been stopped"
 
 
-def default_models_dir() -> Path:
-    env = os.environ.get("SEQSERVE_MODELS_DIR")
-    return Path(env) if env else ROOT / "models"
-
-
-def default_data_dir() -> Path | None:
-    if env := os.environ.get("SEQSERVE_DATA_DIR"):
-        return Path(env)
-    shared = ROOT.parent / "shared" / "data"
-    return shared if shared.is_dir() else None
+def write_report(text: str, path: Path) -> None:
+    """Print the report and write it to `path`."""
+    print("\n" + text)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    print(f"written to {path}")
 
 
 def check_models(models_dir: Path) -> None:
@@ -76,7 +72,7 @@ def running_service(
     env.setdefault("SEQSERVE_MAX_CONNECTIONS_PER_CLIENT", "0")
     env.update(overrides or {})
     env.update(SEQSERVE_HOST=HOST, SEQSERVE_PORT=str(port), SEQSERVE_MODELS_DIR=str(models_dir))
-    with serve(name, [sys.executable, "-m", "app"], port, env, log_dir, ROOT) as server:
+    with serve(name, [sys.executable, "-m", "app"], port, env, log_dir, PROJECT_ROOT) as server:
         server.wait_ready("/ready", timeout=ready_timeout)
         yield server
 
@@ -130,13 +126,12 @@ def server_counts(server: Server) -> dict[tuple[str, str], float]:
 
 
 def model_calls(server: Server, model: str) -> dict[str, float]:
-    """Totals for `model` from the service's batch histograms: "calls", "rows", "compute_s"
-    (model-call time, preprocessing included) and "queue_s" (oldest request's wait, summed)."""
+    """Totals for `model` from the service's batch histograms: "calls", "rows" and "compute_s"
+    (model-call time, preprocessing included)."""
     wanted = {
         "seqserve_batch_rows_count": "calls",
         "seqserve_batch_rows_sum": "rows",
         "seqserve_batch_compute_seconds_sum": "compute_s",
-        "seqserve_batch_queue_seconds_sum": "queue_s",
     }
     return {
         wanted[name]: value

@@ -23,11 +23,12 @@ import onnxruntime as ort
 
 from app.artifacts import SentimentPreprocessing, read_metadata, read_vocab, resolve_version
 from app.batching import Batching
-from app.config import PROJECT_ROOT, Settings
+from app.config import Settings
 from app.preprocessing import encode_texts, sentiment_inputs, vocab_index
 from app.runtime import open_runtime
 from app.schemas.generate import GenerateRequest
 from app.tasks.generate import GeneratePredictor
+from training.settings import TrainingSettings
 
 REPEATS = 15
 
@@ -42,7 +43,7 @@ def median_ms(run: Callable[[], object], repeats: int = REPEATS) -> float:
 
 
 def imdb_reviews(count: int) -> list[str]:
-    data_dir = Settings().data_dir or PROJECT_ROOT / "data"
+    data_dir = TrainingSettings().data_dir
     with lzma.open(data_dir / "sentiment/imdb_test.csv.xz", "rt", encoding="utf-8") as handle:
         rows = csv.DictReader(handle)
         return [row["text"] for i, row in zip(range(50 * count), rows, strict=False) if i % 50 == 0]

@@ -10,7 +10,6 @@ the median CPU time per request of each and their ratio; asserts nothing.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import statistics
 import tempfile
@@ -20,8 +19,9 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
-from app.config import PROJECT_ROOT, Settings
+from app.config import Settings
 from app.main import create_app
+from bench.options import Options, parse
 
 ROUNDS, REQUESTS = 7, 300
 BODY = {"series": [10.0 + (i % 24) for i in range(200)], "horizon": 24}
@@ -41,10 +41,8 @@ async def ready(app: FastAPI) -> None:
     app.state.registry.load_all()  # what the lifespan would start, done here at once
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models-dir", type=Path, default=PROJECT_ROOT / "models")
-    args = parser.parse_args()
+def main(argv: list[str] | None = None) -> None:
+    args = parse(Options, argv, "python -m bench.tracing", __doc__)
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
     plain = Settings(models_dir=args.models_dir, tasks=("forecast",))

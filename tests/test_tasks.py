@@ -9,7 +9,6 @@ import dataclasses
 import typing
 
 import pytest
-from conftest import FAKES
 from fastapi import APIRouter
 
 from app.admission import ModelRoutes
@@ -17,6 +16,7 @@ from app.artifacts import TASKS, Metadata
 from app.main import _router
 from app.tasks import DECLARATIONS
 from app.v2.tasks import INFER, TENSORS
+from tests.helpers import FAKES
 from training.cli import PRESET_NAMES, _task_module
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from app.artifacts import TASKS, list_versions
-from app.config import PROJECT_ROOT, Settings
 from app.repository import MODEL_NAME
+from training.settings import TrainingSettings
 
 # tiny: seconds per task (tests); default: each task's CONFIG, the three in about ten minutes on
 # a 2-core CPU; full: the best quality we reach on a CPU. Each task module holds its own PRESETS.
@@ -88,8 +88,8 @@ def _task_module(task: str) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    settings = Settings()
-    data_dir = args.data_dir or settings.data_dir or PROJECT_ROOT / "data"
+    settings = TrainingSettings()
+    data_dir = args.data_dir or settings.data_dir
     models_dir = args.models_dir or settings.models_dir
     tasks = list(TASKS) if args.task == "all" else [args.task]
     if args.name is not None and (args.task == "all" or not MODEL_NAME.fullmatch(args.name)):

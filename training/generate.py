@@ -8,6 +8,7 @@ each generated character costs one recurrent step instead of a pass over a whole
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,8 @@ import tensorflow as tf
 
 from app.artifacts import GeneratePreprocessing, Metadata
 from app.drift import generate_statistics, reference_profile
-from app.preprocessing import char_index, decode_ids, encode_chars
-from app.sampling import next_token
+from app.generation import Sampling, Stream, generate_now
+from app.preprocessing import char_index, encode_chars
 from training.common import describe, fit_and_reload_best, plot_history, seed_everything
 from training.data.text import load_corpus
 from training.export import publish, save_keras_and_onnx, staging_dir
@@ -155,20 +156,30 @@ def held_out_loss(step_model: keras.Model, ids: np.ndarray, streams: int = 16) -
     return total / y.size
 
 
+class _StepRuntime:
+    """The Keras step model behind the runtime interface that serving's generation loop drives
+    (app/runtime: named inputs in, outputs in order out)."""
+
+    kind = "keras"
+
+    def __init__(self, step_model: keras.Model) -> None:
+        self.model = step_model
+        states = (f"state_{k}" for k in range(len(step_model.inputs) - 1))
+        self.input_names = ("char_ids", *states)
+
+    def run(self, inputs: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+        outputs = self.model.predict_on_batch([inputs[name] for name in self.input_names])
+        return [np.asarray(out) for out in outputs]
+
+
 def sample(
     step_model: keras.Model, spec: GeneratePreprocessing, prompt: str, length: int, seed: int
 ) -> str:
-    """A seeded sample at temperature 0.8, stored in the metadata as a sanity check."""
-    index = char_index(spec)
-    rng = np.random.default_rng(seed)
-    states = [np.zeros((1, s[-1]), np.float32) for s in step_model.input_shape[1:]]
-    ids = encode_chars(prompt, index)[None, :]
-    out: list[int] = []
-    for _ in range(length):
-        logits, *states = step_model.predict_on_batch([ids, *states])
-        out.append(next_token(np.asarray(logits)[0, -1], rng, temperature=0.8))
-        ids = np.array([[out[-1]]], dtype=np.int32)
-    return decode_ids(out, spec)
+    """A seeded sample at temperature 0.8, stored in the metadata as a sanity check. Made by
+    serving's own loop (app/generation.py), so it is what the service would write."""
+    sampling = Sampling(max_tokens=length, temperature=0.8)
+    stream = Stream(encode_chars(prompt, char_index(spec)), sampling, np.random.default_rng(seed))
+    return generate_now(_StepRuntime(step_model), spec, stream).text
 
 
 def _input_profile(text: str, spec: GeneratePreprocessing) -> dict[str, list[float]]:

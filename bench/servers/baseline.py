@@ -2,7 +2,7 @@
 
 This is what a user would write first: load `model.keras`, scale the window like training did,
 call `model.predict(x, verbose=0)` for every request. The version directory comes from the
-`BENCH_FORECAST_DIR` environment variable (set by bench/cli.py).
+`BENCH_FORECAST_DIR` environment variable (set by bench/scenarios.py).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 from fastapi import FastAPI, Request
 
+# The tasks first, as in the service: importing app.schemas.forecast before them is circular.
+from app import tasks  # noqa: F401
 from app.artifacts import KERAS_FILE, ForecastPreprocessing, read_metadata
 from app.preprocessing import apply_correction, forecast_inputs
 from app.schemas.forecast import ForecastRequest

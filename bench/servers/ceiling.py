@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+# The tasks first, as in the service: importing app.schemas.forecast before them is circular.
+from app import tasks  # noqa: F401
 from app.schemas.forecast import ForecastRequest
 
 app = FastAPI(title="bench ceiling")

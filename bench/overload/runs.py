@@ -1,0 +1,161 @@
+"""The runs: /forecast capacity then open-loop overload, and /generate stream clients."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import replace
+
+from bench import payloads
+from bench.client import Connection
+from bench.load import run_load
+from bench.openloop import CONNECTION_ERRORS, Job, Record, open_loop, post, probed, run, stream
+from bench.overload.options import OverloadOptions as Options
+from bench.overload.results import (
+    After,
+    ForecastRun,
+    StreamRun,
+    calls_delta,
+    latencies,
+    service_delta,
+)
+from bench.overload.tables import ms, statuses_text
+from bench.procs import HOST, Server
+from bench.service import (
+    auth_headers,
+    batch_rows,
+    health_check,
+    model_calls,
+    server_counts,
+)
+
+
+def after_run(server: Server) -> After:
+    alive, health, ready = health_check(server)
+    return After(alive, health, ready, server.rss_bytes() / 2**20)
+
+
+def forecast_run(o: Options, server: Server, label: str) -> ForecastRun:
+    bodies = payloads.forecast_bodies()
+    url, headers = server.url + "/forecast", auth_headers()
+    print(f"[{label}] capacity: {o.warmup:g} s warm-up + {o.capacity_seconds:g} s", flush=True)
+    run_load(o.generator, url, bodies, o.capacity_connections, o.warmup, headers)
+    cpu, calls_before = server.cpu_seconds(), model_calls(server, "forecast")
+    capacity = run_load(
+        o.generator, url, bodies, o.capacity_connections, o.capacity_seconds, headers
+    )
+    capacity = replace(capacity, server_cpu_s=server.cpu_seconds() - cpu)
+    calls_at_capacity = calls_delta(model_calls(server, "forecast"), calls_before)
+    rate = o.factor * capacity.rps
+    print(
+        f"[{label}] capacity {capacity.rps:,.0f} req/s (p99 {capacity.p99_ms:.0f} ms, "
+        f"{capacity.errors} errors); offering {rate:,.0f} req/s open loop for {o.seconds:g} s",
+        flush=True,
+    )
+    jobs = [post("/forecast", body) for body in bodies]
+    rss_before = server.rss_bytes() / 2**20
+    before, cpu = server_counts(server), server.cpu_seconds()
+    calls_before = model_calls(server, "forecast")
+    load = open_loop(
+        HOST,
+        server.port,
+        rate,
+        o.seconds,
+        lambda i: ("forecast", jobs[i % len(jobs)]),
+        connections=o.connections,
+        max_wait=o.max_wait,
+        timeout=o.timeout,
+        headers=headers,
+    )
+    result, probe = run(probed(load, HOST, server.port))
+    server_cpu = server.cpu_seconds() - cpu
+    after = after_run(server)
+    delta = service_delta(server_counts(server), before)
+    calls = calls_delta(model_calls(server, "forecast"), calls_before)
+    found = ForecastRun(
+        label,
+        capacity,
+        rate,
+        result,
+        server_cpu,
+        delta,
+        rss_before,
+        after,
+        probe,
+        calls_at_capacity,
+        calls,
+    )
+    print(
+        f"[{label}] served {len(found.served):,}, shed {len(found.shed):,}, other "
+        f"{len(found.other):,}; 200 p99 {ms(latencies(found.served), 0.99)} ms, 503 p99 "
+        f"{ms(latencies(found.shed), 0.99)} ms; {after.text()}",
+        flush=True,
+    )
+    return found
+
+
+async def _stream_clients(
+    port: int, body: bytes, clients: int, seconds: float, pause: float, timeout: float
+) -> tuple[list[Record], float]:
+    """`clients` connections each start a stream, again and again, for `seconds`; the first
+    round starts at one instant (scheduled 0). Records are timed from the first round's start."""
+    job: Job = stream(body)
+    records: list[Record] = []
+    connections = [Connection(HOST, port, auth_headers()) for _ in range(clients)]
+    await asyncio.gather(*(c.__aenter__() for c in connections))
+    start = time.perf_counter()
+    deadline = start + seconds
+
+    async def client(connection: Connection | None) -> None:
+        first = True
+        while time.perf_counter() < deadline:
+            sent = time.perf_counter() - start
+            try:
+                if connection is None:
+                    connection = Connection(HOST, port, auth_headers())
+                    await connection.__aenter__()
+                    sent = time.perf_counter() - start
+                answer = await asyncio.wait_for(job(connection), timeout)
+                error = ""
+            except TimeoutError:
+                answer, error = None, "unanswered"
+            except CONNECTION_ERRORS:
+                answer, error = None, "connection"
+            done = time.perf_counter() - start
+            records.append(Record("generate", 0.0 if first else sent, sent, done, answer, error))
+            first = False
+            if answer is None or not answer.keep:
+                if connection is not None:
+                    await connection.close()
+                connection = None
+            if answer is None or answer.status != 200:
+                await asyncio.sleep(pause)
+        if connection is not None:
+            await connection.close()
+
+    await asyncio.gather(*(client(c) for c in connections))
+    return records, time.perf_counter() - start
+
+
+def stream_run(o: Options, server: Server, limit: int, in_flight: int | None) -> StreamRun:
+    clients = o.stream_factor * limit
+    print(f"[generate] {clients} stream clients (limit {limit}) for {o.stream_seconds:g} s")
+    body = payloads.generate_body(o.stream_tokens)
+    before, rows_before = server_counts(server), batch_rows(server, "generate")
+    load = _stream_clients(server.port, body, clients, o.stream_seconds, o.retry_pause, o.timeout)
+    (records, elapsed), probe = run(probed(load, HOST, server.port))
+    found = StreamRun(
+        limit, in_flight, clients, o.stream_seconds, o.stream_tokens, records, elapsed
+    )
+    found.probe, found.after = probe, after_run(server)
+    rows = batch_rows(server, "generate")
+    bounds = sorted(b for b in rows if b >= limit)
+    if bounds:  # calls with more rows than the smallest bucket bound at or above the limit
+        edge, everything = bounds[0], max(rows)
+        steps = rows[everything] - rows_before.get(everything, 0.0)
+        over = steps - (rows[edge] - rows_before.get(edge, 0.0))
+        found.steps_over_limit = f"{over:,.0f} of {steps:,.0f} steps had more than {edge:g}"
+    found.server_statuses = statuses_text(service_delta(server_counts(server), before))
+    accepted = len(found.accepted())
+    print(f"[generate] {accepted:,} accepted of {len(records):,}; {found.after.text()}")
+    return found
