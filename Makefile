@@ -98,3 +98,9 @@ bench-tracing: install
 .PHONY: bench-protocols
 bench-protocols: install
 	$(PY) -m bench.protocols $(PROTOCOL_ARGS)
+
+# SEQSERVE_WORKERS=2 against one worker on /forecast, wrk pinned to one CPU; ~1 minute.
+# Writes bench/results/workers.md. Options: make bench-workers BENCH_ARGS="--rounds 3"
+.PHONY: bench-workers
+bench-workers: install
+	$(PY) -m bench.workers $(BENCH_ARGS)

@@ -1,7 +1,8 @@
-"""`python -m app`: serve with the host, port, limits and log format from settings (one worker).
+"""`python -m app`: serve with the host, port, limits and log format from settings.
 
-One worker per process on purpose: each worker would hold its own copy of every model; scale out
-with more containers instead. Access logs are off because the app logs each request itself.
+One worker process by default: each worker holds its own copy of every model. SEQSERVE_WORKERS=N
+runs N on one port (app/workers.py), to use every core of a machine without containers; in
+containers, scale the containers out instead. Access logs are off: the app logs each request.
 """
 
 from __future__ import annotations

@@ -64,6 +64,27 @@ class ForecastPreprocessing(_Strict):
         return 2 * self.horizon + 2 + (self.route_min_season is not None)
 
 
+class IntervalGroup(_Strict):
+    """Split-conformal calibration of one group of series (app/forecast_intervals.py)."""
+
+    rows: int = Field(ge=1, description="validation rows the quantiles come from")
+    horizon: int = Field(ge=1, description="steps calibrated; later ones are extrapolated")
+    errors: tuple[tuple[float, ...], ...] = Field(
+        description="[step][probability] quantiles of (actual - forecast) / scale, widening"
+    )
+
+
+class ForecastIntervals(_Strict):
+    """What serving needs for prediction intervals and quantiles: per group of series (the
+    season requested, or applied when inferred; 0 pools every row), quantiles of the scaled
+    validation errors per horizon step. Artifacts without it serve point forecasts only."""
+
+    method: Literal["split_conformal"] = "split_conformal"
+    scale: Literal["naive_backtest_blend"] = "naive_backtest_blend"
+    probabilities: tuple[float, ...] = Field(min_length=2, description="ascending, in (0, 1)")
+    groups: dict[int, IntervalGroup] = Field(description="season -> calibration; 0: pooled")
+
+
 class SentimentPreprocessing(_Strict):
     kind: Literal["word_ids"] = "word_ids"
     vocab_file: str = VOCAB_FILE
@@ -129,6 +150,8 @@ class Metadata(_Strict):
     training_seconds: float | None = None
     # Share of the training data in each bin of each input statistic (app/drift.py).
     input_profile: dict[str, list[float]] | None = None
+    # Forecast models: the calibration of their intervals (None: written before there was one).
+    intervals: ForecastIntervals | None = None
 
 
 def sha256_file(path: Path) -> str:

@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     max_connections_per_client: int = Field(default=256, ge=0, description="per address; 0: off")
 
     # --- server ------------------------------------------------------------------------------
+    # Processes serving one port, each with its own models, admission and batching (app/workers.py).
+    # 1 in containers: scale containers out instead. Connection limits apply per worker.
+    workers: int = Field(default=1, ge=1, le=64)
+    # Set by `python -m app` for its workers (prometheus-client's own variable); never by hand.
+    multiprocess_dir: Path | None = Field(default=None, validation_alias="PROMETHEUS_MULTIPROC_DIR")
     # Loopback by default: listening on every interface is a decision (the container makes it).
     host: str = "127.0.0.1"
     port: int = Field(default=8000, gt=0, lt=65536)
@@ -199,11 +204,13 @@ class Settings(BaseSettings):
         )
 
     def runtime_threads(self, parallel: bool) -> int:
-        """Threads for one model's runtime: `threads` if set; else all but one CPU for a task
-        whose calls are big enough to share out (TaskDeclaration.parallel_runtime), or one."""
+        """Threads for one model's runtime: `threads` if set; else all but one of this worker's
+        CPUs for a task whose calls are big enough to share out (TaskDeclaration.parallel_runtime),
+        or one."""
         if self.threads is not None:
             return self.threads
-        return max(1, _cpu_count() - 1) if parallel else 1
+        cpus = max(1, _cpu_count() // self.workers)  # each worker's share
+        return max(1, cpus - 1) if parallel else 1
 
     def default_model(self, task: Task) -> str:
         """The model that /forecast, /sentiment or /generate serves."""

@@ -21,6 +21,7 @@ from app.metrics import Metrics
 from app.registry import Registry
 from app.stages import current_timeline
 from app.tasks.base import Predictor
+from app.workers import WorkerReadiness
 
 
 async def _settings(request: Request) -> Settings:
@@ -35,9 +36,14 @@ async def _metrics(request: Request) -> Metrics:
     return cast(Metrics, request.app.state.metrics)
 
 
+async def _workers(request: Request) -> WorkerReadiness | None:
+    return cast(WorkerReadiness | None, request.app.state.workers)
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 RegistryDep = Annotated[Registry, Depends(_registry)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]
+WorkersDep = Annotated[WorkerReadiness | None, Depends(_workers)]
 
 
 def _model(request: Request, task: Task) -> Predictor:

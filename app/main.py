@@ -7,6 +7,7 @@ model. Models load in a background thread when the server starts, so /health ans
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import import_module, metadata
@@ -35,6 +36,7 @@ from app.routes import admin, health, metrics, models, v2
 from app.routes.docs import mount_docs
 from app.routes.named import named_routes
 from app.tasks import DECLARATIONS
+from app.workers import WorkerReadiness
 
 try:
     VERSION = metadata.version("seqserve")
@@ -71,11 +73,18 @@ def create_app(
             settings.capture_file, settings.capture_max_file_bytes, settings.capture_backups
         )
 
+    workers = None  # with several workers: /ready waits for every one (app/workers.py)
+    if settings.workers > 1 and settings.multiprocess_dir is not None:
+        workers = WorkerReadiness(settings.multiprocess_dir, settings.workers)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level, settings.log_format)
         registry.start_loading()  # returns at once; a no-op if the registry is already loaded
+        following = workers and asyncio.create_task(workers.follow(lambda: registry.ready))
         yield
+        if following:
+            following.cancel()
         await open_requests.drained(timeout=2.0)
         if capture is not None:
             capture.close()  # writes out what is still queued
@@ -94,7 +103,8 @@ def create_app(
     )
     app.state.settings = settings
     app.state.registry = registry
-    app.state.metrics = Metrics(registry)
+    app.state.workers = workers
+    app.state.metrics = Metrics(registry, settings.multiprocess_dir)
     registry.batch_observer = app.state.metrics
     install_error_handlers(app)
     for router in (health.router, models.router, metrics.router, v2.router):
@@ -124,7 +134,7 @@ def create_app(
             max_field_bytes=settings.capture_max_field_bytes,
             is_model_route=lambda path: model_routes.model(path) is not None,
         )
-        app.state.metrics.collectors.register(DroppedLines(capture))
+        app.state.metrics.register(DroppedLines(capture))
     app.add_middleware(AdmissionMiddleware, limit=settings.max_in_flight, routes=model_routes)
     app.add_middleware(
         BodyReaderMiddleware,

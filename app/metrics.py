@@ -1,11 +1,24 @@
 """Prometheus metrics: request counts and latency by endpoint and status, in-flight requests and
-each model's state. One CollectorRegistry per app, so several apps (tests) never collide."""
+each model's state. One CollectorRegistry per app, so several apps (tests) never collide.
+
+With several workers (app/workers.py) prometheus-client keeps counters, histograms and gauges in
+files that every worker writes, and a scrape of any worker adds them up (multiprocess mode); what
+is read at scrape time from live objects (model states, input drift, dropped capture lines) is
+the answering worker's own."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    multiprocess,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
@@ -71,8 +84,10 @@ class _InputDrift(Collector):
 class Metrics:
     content_type = CONTENT_TYPE_LATEST
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, multiprocess_dir: Path | None = None) -> None:
         self.collectors = CollectorRegistry()
+        self.multiprocess_dir = multiprocess_dir
+        self._live: list[Collector] = []  # read at scrape time, in this process
         labels = ["endpoint", "method", "status"]
         self.requests = Counter(
             "seqserve_requests", "HTTP requests", labels, registry=self.collectors
@@ -85,10 +100,13 @@ class Metrics:
             registry=self.collectors,
         )
         self.in_flight = Gauge(
-            "seqserve_requests_in_flight", "requests being handled", registry=self.collectors
+            "seqserve_requests_in_flight",
+            "requests being handled",
+            registry=self.collectors,
+            multiprocess_mode="livesum",  # of the workers alive
         )
-        self.collectors.register(_ModelStates(registry))
-        self.collectors.register(_InputDrift(registry))
+        self.register(_ModelStates(registry))
+        self.register(_InputDrift(registry))
         self.batch_rows = Histogram(
             "seqserve_batch_rows",
             "rows (series, texts, streams) per model call",
@@ -136,5 +154,16 @@ class Metrics:
         self.requests.labels(*labels).inc()
         self.latency.labels(*labels).observe(seconds)
 
+    def register(self, collector: Collector) -> None:
+        """A collector read at scrape time (not a file-backed metric)."""
+        self.collectors.register(collector)
+        self._live.append(collector)
+
     def render(self) -> bytes:
-        return generate_latest(self.collectors)
+        if self.multiprocess_dir is None:
+            return generate_latest(self.collectors)
+        every_worker = CollectorRegistry()
+        multiprocess.MultiProcessCollector(every_worker, str(self.multiprocess_dir))
+        for collector in self._live:
+            every_worker.register(collector)
+        return generate_latest(every_worker)

@@ -28,10 +28,11 @@ from typing import Any, ClassVar, cast
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from app.config import Settings
+from app.config import Settings, get_settings
 from app.errors import error_response
 from app.logs import configure_logging
 from app.middleware import REQUEST_ID_HEADER, new_request_id
+from app.workers import prepare_shared_directory, remove_shared_directory
 
 logger = logging.getLogger("seqserve.http")
 
@@ -199,15 +200,45 @@ def guarded_protocol(limits: ConnectionLimits) -> type[GuardedHttpToolsProtocol]
     )
 
 
+class WorkerGuardedProtocol(GuardedHttpToolsProtocol):
+    """The guarded protocol in a worker process (SEQSERVE_WORKERS > 1). uvicorn pickles its
+    config into each worker, and a class pickles only by a module-level name: this one takes the
+    limits from the worker's own settings (the same environment) at its first connection."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        cls = type(self)
+        if "limits" not in cls.__dict__:
+            cls.limits = ConnectionLimits.from_settings(get_settings())
+            cls.open_per_client = Counter()
+        super().__init__(*args, **kwargs)
+
+
 def serve(settings: Settings) -> None:
-    """Run the app under uvicorn with every limit from settings (one worker: see __main__)."""
+    """Run the app under uvicorn with every limit from settings, in `settings.workers` processes
+    that share the listening socket (app/workers.py)."""
     # uvicorn's own log lines (start-up, errors) in the same format as ours.
     configure_logging(settings.log_level, settings.log_format)
+    if settings.workers == 1:
+        _run(settings, guarded_protocol(ConnectionLimits.from_settings(settings)))
+        return
+    shared = prepare_shared_directory()
+    try:
+        _run(settings, WorkerGuardedProtocol, workers=settings.workers)
+    finally:
+        remove_shared_directory(shared)
+
+
+def _run(settings: Settings, protocol: type[GuardedHttpToolsProtocol], workers: int = 1) -> None:
     uvicorn.run(
         "app.main:app",
         host=settings.host,
         port=settings.port,
-        http=guarded_protocol(ConnectionLimits.from_settings(settings)),
+        workers=workers,
+        # The supervisor kills a worker that does not answer its ping within this; a worker pings
+        # only once its imports are done, which takes seconds on a busy machine (uvicorn's 5 s
+        # restarted workers in a loop there).
+        timeout_worker_healthcheck=30,
+        http=protocol,
         timeout_keep_alive=settings.keep_alive_timeout_seconds,
         log_config=None,
         log_level=settings.log_level,

@@ -2,7 +2,8 @@
 
 `python -m bench.forecast_cost models/forecast/1`: one 336-value hourly-looking series (season
 inferred, then `freq` hourly) and 32 such series in one call. CPU time per call (best of five
-rounds of `repeats` calls), after one call that compiles the base kernel.
+rounds of `repeats` calls), after one call that compiles the base kernel. With a model trained
+with intervals, also the whole predictor call (48 steps) without and with 80% and 95% intervals.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from app.artifacts import ForecastPreprocessing, read_metadata
+from app.forecast_intervals import level_probabilities
 from app.preprocessing import forecast_inputs
 from app.runtime.onnx import OnnxRuntime
 from app.tasks.base import ModelInfo
@@ -28,7 +30,9 @@ def main(version_dir: Path, repeats: int = 100) -> None:
     spec = read_metadata(version_dir).preprocessing
     assert isinstance(spec, ForecastPreprocessing)
     runtime = OnnxRuntime(version_dir / "model.onnx", 1)
-    model = ForecastPredictor(runtime, spec, ModelInfo(name="forecast", version="?"))
+    metadata = read_metadata(version_dir)
+    info = ModelInfo(name="forecast", version="?")
+    model = ForecastPredictor(runtime, spec, info, intervals=metadata.intervals)
     one = [100 + 20 * math.sin(2 * math.pi * t / 24) for t in range(336)]
     noise = np.random.default_rng(0).normal(size=(32, 336))
     many = [list(np.array(one) + row) for row in noise]
@@ -42,6 +46,13 @@ def main(version_dir: Path, repeats: int = 100) -> None:
         pre = _per_call(partial(forecast_inputs, rows, codes, spec), repeats)
         full = _per_call(partial(model.predict, rows, codes), repeats)
         print(f"{name}: preprocessing {pre * 1e3:.2f} ms, preprocessing + ONNX {full * 1e3:.2f} ms")
+        if model.has_intervals:
+            plain = _per_call(partial(model.predict_jobs, [(rows, 48, code, ())]), repeats)
+            job = (rows, 48, code, level_probabilities((80, 95)))
+            fans = _per_call(partial(model.predict_jobs, [job]), repeats)
+            print(
+                f"  48 steps: {plain * 1e3:.2f} ms, with 80% and 95% intervals {fans * 1e3:.2f} ms"
+            )
 
 
 def _per_call(call: Callable[[], object], repeats: int) -> float:

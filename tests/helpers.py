@@ -45,9 +45,14 @@ class FakeForecaster:
         correction_bound=1.0,
         min_relative_scale=1e-6,
     )
+    has_intervals = False  # an artifact from before intervals (tests/app/test_forecast_answers.py)
 
     async def forecast(
-        self, series: Sequence[Sequence[float]], horizon: int, season: int
+        self,
+        series: Sequence[Sequence[float]],
+        horizon: int,
+        season: int,
+        probabilities: Sequence[float] = (),
     ) -> Forecasts:
         values = np.array([[s[-1] + step for step in range(1, horizon + 1)] for s in series])
         return Forecasts(values, np.full(len(series), season or 1))

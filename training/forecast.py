@@ -43,8 +43,9 @@ from training.data.windows import (
 )
 from training.export import publish, save_keras_and_onnx, staging_dir
 from training.forecast_eval import corrected_seasons, scores
+from training.forecast_intervals import calibrate_and_score
 from training.forecast_net import Split, build_branch, fit_branches
-from training.forecast_report import evaluate, forecast, input_profile, plot_test
+from training.forecast_report import evaluate, forecast, input_profile, plot_fans, plot_test
 
 
 @dataclass
@@ -97,7 +98,13 @@ class ForecastConfig:
 
 CONFIG = ForecastConfig
 # The metrics `python -m training` prints after a run.
-HEADLINE = ("test/all/model_smape", "test/all/model_mase", "test/all/snaive_mase")
+HEADLINE = (
+    "test/all/model_smape",
+    "test/all/model_mase",
+    "test/all/snaive_mase",
+    "test/all/model_cov80",  # prediction intervals: empirical coverage in percent
+    "test/all/model_cov95",
+)
 # Overrides of CONFIG's defaults per preset (`default` is CONFIG itself).
 PRESETS: dict[str, dict[str, Any]] = {
     # Seconds: for tests and smoke runs. Metrics mean nothing here.
@@ -206,9 +213,14 @@ def train(config: ForecastConfig, data_dir: Path, models_dir: Path, download: bo
         spec = spec.model_copy(
             update={"corrected_seasons": corrected_seasons(model, val_rows, spec)}
         )
-        val_metrics = scores(val_rows, forecast(model, val_rows, spec), "val/")
+        val_forecasts = forecast(model, val_rows, spec)
+        val_metrics = scores(val_rows, val_forecasts, "val/")
         metrics, test, predictions = evaluate(
             model, trained + held_out, spec, config.statistical_baseline, config.short_history
+        )
+        # Prediction intervals: calibrated on validation, scored on the test parts (issue 13).
+        intervals, interval_metrics, bounds = calibrate_and_score(
+            val_rows, val_forecasts["model"], test, predictions, spec
         )
         signature = (
             tf.TensorSpec((None, spec.window), tf.float32, name="window"),
@@ -220,6 +232,7 @@ def train(config: ForecastConfig, data_dir: Path, models_dir: Path, download: bo
             name = "history.png" if i == 0 else f"history_{branch}.png"  # the first: general
             plot_history(history, staging / name, f"forecast: MAE of the {branch} correction")
         plot_test(test, predictions, staging / "forecast_vs_actual.png")
+        plot_fans(test, predictions, bounds, staging / "forecast_intervals.png")
         return publish(
             staging,
             {
@@ -227,9 +240,10 @@ def train(config: ForecastConfig, data_dir: Path, models_dir: Path, download: bo
                 "data": {"name": "+".join(sorted({p.dataset for p in trained})), "files": files},
                 "hyperparameters": describe(config, histories_by_branch),
                 "preprocessing": spec,
-                "metrics": metrics | val_metrics,
+                "metrics": metrics | val_metrics | interval_metrics,
                 "limits": {"min_length": spec.min_length, "max_horizon": spec.horizon},
                 "training_seconds": round(time.monotonic() - started, 1),
                 "input_profile": input_profile(trained, spec),
+                "intervals": intervals,
             },
         )

@@ -13,7 +13,7 @@ from app.preprocessing import apply_correction, forecast_inputs
 from training.data.competitions import Problem
 from training.data.windows import Samples, encode, test_samples
 from training.forecast_eval import BASELINES, scores
-from training.plots import plot_forecasts
+from training.plots import plot_fan, plot_forecasts
 
 
 def forecast(
@@ -58,6 +58,25 @@ def plot_test(test: Samples, predictions: np.ndarray, path: Path) -> None:
     if rows:
         inputs = np.stack([test.histories[i][-3 * horizon :] for i in rows])
         plot_forecasts(inputs, test.targets[rows], predictions[rows], path)
+
+
+def plot_fans(test: Samples, predictions: np.ndarray, bounds: np.ndarray, path: Path) -> None:
+    """A few test rows of each dataset with their 80% and 95% intervals (`bounds`: lower and
+    upper of each, as training/forecast_intervals.py gives them)."""
+    picked = []
+    for dataset in sorted({g.split("/")[0] for g in test.groups}):
+        rows = [i for i, g in enumerate(test.groups) if g.startswith(f"{dataset}/")]
+        picked += rows[:: max(1, len(rows) // 2)][:2]
+    if picked:
+        plot_fan(
+            [test.histories[i] for i in picked],
+            test.targets[picked],
+            test.valid[picked],
+            predictions[picked],
+            bounds[picked],
+            [test.groups[i] for i in picked],
+            path,
+        )
 
 
 def input_profile(problems: list[Problem], spec: ForecastPreprocessing) -> dict[str, list[float]]:

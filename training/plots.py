@@ -28,6 +28,40 @@ def plot_forecasts(
     plt.close(fig)
 
 
+def plot_fan(
+    histories: list[np.ndarray],
+    targets: np.ndarray,
+    valid: np.ndarray,
+    forecasts: np.ndarray,
+    bounds: np.ndarray,
+    titles: list[str],
+    path: Path,
+) -> None:
+    """Forecast fans: the last part of each history, the actual continuation, the forecast and
+    its 80% and 95% intervals (`bounds[i, step]`: lower 80, upper 80, lower 95, upper 95)."""
+    columns = 2
+    count = -(-len(histories) // columns)
+    fig, axes = plt.subplots(count, columns, figsize=(11, 2.3 * count), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        if k >= len(histories):
+            ax.axis("off")
+            continue
+        steps = int(valid[k].sum())
+        history = histories[k][-3 * steps :]
+        future = np.arange(steps)
+        ax.plot(np.arange(-len(history), 0), history, color="grey", label="history")
+        for lower, alpha, label in ((2, 0.2, "95%"), (0, 0.35, "80%")):
+            band = bounds[k, :steps, lower], bounds[k, :steps, lower + 1]
+            ax.fill_between(future, *band, color="tab:blue", alpha=alpha, label=label)
+        ax.plot(future, targets[k, :steps], color="black", label="actual")
+        ax.plot(future, forecasts[k, :steps], color="tab:orange", label="forecast")
+        ax.set_title(titles[k], fontsize=9)
+    axes[0, 0].legend(loc="upper left", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
 def plot_roc(labels: np.ndarray, scores: np.ndarray, path: Path) -> float:
     """ROC curve of the positive class; returns the area under it."""
     order = np.argsort(-scores, kind="stable")

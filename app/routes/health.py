@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from app.deps import RegistryDep
+from app.deps import RegistryDep, WorkersDep
 from app.errors import ErrorBody, error_response
 from app.exceptions import ErrorDetail
 
@@ -32,9 +32,14 @@ async def health() -> Health:
 
 @router.head("/ready", include_in_schema=False, response_model=Ready)
 @router.get("/ready", responses={503: {"model": ErrorBody}}, response_model=Ready)
-async def ready(registry: RegistryDep) -> Ready | JSONResponse:
-    """Readiness: 200 once every enabled model is loaded and warmed up, else 503 with reasons."""
+async def ready(registry: RegistryDep, workers: WorkersDep) -> Ready | JSONResponse:
+    """Readiness: 200 once every enabled model is loaded and warmed up (in every worker process,
+    with SEQSERVE_WORKERS), else 503 with reasons."""
     statuses = registry.statuses()
+    ready_workers = workers.ready_workers() if workers is not None else 1
+    if registry.ready and workers is not None and ready_workers < workers.workers:
+        message = f"{ready_workers} of {workers.workers} worker processes ready"
+        return error_response(503, message, "not_ready")
     if registry.ready:
         return Ready(models={s.name: s.predictor.info.version for s in statuses if s.predictor})
     details = [

@@ -16,11 +16,12 @@ from typing import Protocol, Self
 
 import numpy as np
 
-from app.artifacts import ForecastPreprocessing, Metadata
+from app.artifacts import ForecastIntervals, ForecastPreprocessing, Metadata
 from app.batching import Batching
 from app.config import Settings
 from app.drift import InputProfile, forecast_statistics
 from app.exceptions import ErrorDetail, InvalidRequest
+from app.forecast_intervals import IntervalTables, interval_scales
 from app.preprocessing import apply_correction, forecast_inputs
 from app.runtime import Runtime, check_inputs
 from app.schemas.forecast import FREQ_SEASONS, ForecastOptions
@@ -31,6 +32,10 @@ from app.tasks.base import ModelInfo, TaskDeclaration
 class Forecasts:
     values: np.ndarray  # [n, horizon] in the units of each series
     seasons: np.ndarray  # [n] seasonal period applied
+    # [n, horizon, probabilities] when asked for (app/forecast_intervals.py)
+    quantiles: np.ndarray | None = None
+    # [n] steps the model was evaluated on for each series' group (None: not calibrated)
+    evaluated: np.ndarray | None = None
 
 
 class Forecaster(Protocol):
@@ -38,11 +43,18 @@ class Forecaster(Protocol):
     def info(self) -> ModelInfo: ...
     @property
     def spec(self) -> ForecastPreprocessing: ...
+    @property
+    def has_intervals(self) -> bool: ...
 
     async def forecast(
-        self, series: Sequence[Sequence[float]], horizon: int, season: int
+        self,
+        series: Sequence[Sequence[float]],
+        horizon: int,
+        season: int,
+        probabilities: Sequence[float] = (),
     ) -> Forecasts:
-        """Forecasts of every series; `season` 0 means infer each series' own."""
+        """Forecasts of every series; `season` 0 means infer each series' own; with
+        `probabilities`, the forecast's quantiles at each (needs `has_intervals`)."""
         ...
 
     def warm_up(self) -> None: ...
@@ -84,7 +96,8 @@ def check_limits(
         raise InvalidRequest(problems)
 
 
-Job = tuple[Sequence[Sequence[float]], int, int]  # one request: series, horizon, season code
+# One request: series, horizon, season code, probabilities of the quantiles asked for.
+Job = tuple[Sequence[Sequence[float]], int, int, Sequence[float]]
 
 
 class ForecastPredictor:
@@ -95,8 +108,10 @@ class ForecastPredictor:
         info: ModelInfo,
         batching: Batching | None = None,
         reference: Mapping[str, Sequence[float]] | None = None,
+        intervals: ForecastIntervals | None = None,
     ) -> None:
         self.runtime, self.spec, self.info = runtime, spec, info
+        self.intervals = IntervalTables(intervals, spec.horizon) if intervals else None
         self.profile = InputProfile("forecast", reference)  # what it is sent (app/drift.py)
         self._batcher = (batching or Batching()).batcher("forecast", self.predict_jobs)
 
@@ -117,13 +132,22 @@ class ForecastPredictor:
             max_season=spec.max_season,
             freq=FREQ_SEASONS,
         )
-        return cls(runtime, spec, info, batching, metadata.input_profile)
+        return cls(runtime, spec, info, batching, metadata.input_profile, metadata.intervals)
+
+    @property
+    def has_intervals(self) -> bool:
+        return self.intervals is not None
 
     async def forecast(
-        self, series: Sequence[Sequence[float]], horizon: int, season: int
+        self,
+        series: Sequence[Sequence[float]],
+        horizon: int,
+        season: int,
+        probabilities: Sequence[float] = (),
     ) -> Forecasts:
         """Queued with concurrent requests and run with them in one model call."""
-        return await self._batcher.submit((series, horizon, season), rows=len(series))
+        job = (series, horizon, season, probabilities)
+        return await self._batcher.submit(job, rows=len(series))
 
     def predict(self, series: Sequence[Sequence[float]], seasons: np.ndarray) -> Forecasts:
         """Full-horizon forecasts; each row is encoded on its own, so a request's forecast does
@@ -134,16 +158,36 @@ class ForecastPredictor:
 
     def predict_jobs(self, jobs: Sequence[Job]) -> list[Forecasts]:
         """Several requests in one model call."""
-        codes = np.concatenate([np.full(len(series), code) for series, _, code in jobs])
-        rows = [values for series, _, _ in jobs for values in series]
+        codes = np.concatenate([np.full(len(series), code) for series, _, code, _ in jobs])
+        rows = [values for series, _, _, _ in jobs for values in series]
         full = self.predict(rows, codes)
         self.profile.observe(forecast_statistics(rows, full.seasons, self.spec.window))
-        bounds = np.cumsum([0] + [len(series) for series, _, _ in jobs])
+        bounds = np.cumsum([0] + [len(series) for series, _, _, _ in jobs])
         spans = itertools.pairwise(bounds)
         return [
-            Forecasts(full.values[a:b, :h], full.seasons[a:b])
-            for (a, b), (_, h, _) in zip(spans, jobs, strict=True)
+            self._with_quantiles(rows[a:b], full.values[a:b, :h], full.seasons[a:b], code, wanted)
+            for (a, b), (_, h, code, wanted) in zip(spans, jobs, strict=True)
         ]
+
+    def _with_quantiles(
+        self,
+        series: Sequence[Sequence[float]],
+        values: np.ndarray,
+        seasons: np.ndarray,
+        code: int,
+        probabilities: Sequence[float],
+    ) -> Forecasts:
+        """The quantiles asked for, from the calibration's group of each series: the season
+        requested, or the one applied when it was inferred."""
+        if self.intervals is None:
+            return Forecasts(values, seasons)
+        keys = np.full(len(series), code) if code else seasons
+        evaluated = self.intervals.calibrated_horizon(keys)
+        if not probabilities:
+            return Forecasts(values, seasons, evaluated=evaluated)
+        scales = interval_scales(series, keys, evaluated, self.spec)
+        quantiles = self.intervals.quantiles(values, scales, keys, probabilities)
+        return Forecasts(values, seasons, quantiles, evaluated)
 
     def warm_up(self) -> None:
         self.predict([[0.0] * self.spec.min_length], np.zeros(1, dtype=np.int64))

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
+from app import forecast_answers
 from app.artifacts import Task
 from app.config import Settings
 from app.errors import field_path
@@ -86,9 +87,14 @@ async def _forecast(
         raise ProtocolError("input 'series' has shape [series, values] or [values]")
     if len(rows) > settings.max_series_batch:  # before tolist(): [10**9, 0] holds no values
         raise ProtocolError(f"at most {settings.max_series_batch} series in one request")
+    if {"level", "quantiles", "ids"} & options.keys():
+        raise ProtocolError("level, quantiles and ids are served by /forecast/batch, not V2")
     body = _validated(BatchForecastRequest, {"series": rows.tolist(), **options})
-    forecast.check_limits(body.series, body, model, settings, batch=True)
-    result = await model.forecast(body.series, body.horizon, body.season_code())
+    prepared = forecast_answers.prepare(
+        body.series, body, batch=True
+    )  # V2 tensors hold no nulls: a no-op
+    forecast.check_limits(prepared.series, body, model, settings, batch=True)
+    result = await model.forecast(prepared.series, body.horizon, body.season_code())
     seasons = np.asarray(result.seasons, dtype=np.int32)
     return [
         Tensor("forecast", "FP32", list(result.values.shape), result.values),

@@ -3,6 +3,7 @@
     from seqserve_client import Client
     with Client("http://localhost:8000", api_key="...") as client:
         client.forecast([1.0, 2.0, ...], horizon=6).forecast
+        client.forecast([1.0, None, 3.0, ...], horizon=6, freq="monthly", level=[80, 95]).intervals
         for piece in client.generate_stream("ROMEO:", max_tokens=200):
             print(piece, end="")
 
@@ -14,6 +15,7 @@ from seqserve_client.client import AsyncClient, Client
 from seqserve_client.types import (
     Forecast,
     Generation,
+    Interval,
     ModelRef,
     SentimentPrediction,
     SeqserveError,
@@ -24,6 +26,7 @@ __all__ = [
     "Client",
     "Forecast",
     "Generation",
+    "Interval",
     "ModelRef",
     "SentimentPrediction",
     "SeqserveError",

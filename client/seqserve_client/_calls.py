@@ -30,19 +30,16 @@ def _path(task_path: str, model: str | None, version: int | None) -> str:
 
 
 def forecast_call(
-    series: Sequence[float],
+    series: Sequence[float | None],
     horizon: int,
     model: str | None,
     version: int | None,
     options: dict[str, Any],
 ) -> Call[Forecast]:
-    def read(body: dict[str, Any]) -> Forecast:
-        return Forecast(list(body["forecast"]), ModelRef.of(body), body)
-
     return Call(
         _path("/forecast", model, version),
         {"series": list(series), "horizon": horizon, **options},
-        read,
+        Forecast.of,
     )
 
 

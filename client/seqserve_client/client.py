@@ -67,7 +67,7 @@ class Client:
 
     def forecast(
         self,
-        series: Sequence[float],
+        series: Sequence[float | None],
         horizon: int = 1,
         *,
         model: str | None = None,
@@ -168,7 +168,7 @@ class AsyncClient:
 
     async def forecast(
         self,
-        series: Sequence[float],
+        series: Sequence[float | None],
         horizon: int = 1,
         *,
         model: str | None = None,

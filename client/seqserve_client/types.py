@@ -27,10 +27,37 @@ class ModelRef:
 
 
 @dataclass(frozen=True)
+class Interval:
+    """A central prediction interval: `level` percent of actual values are expected inside."""
+
+    level: float
+    lower: list[float]
+    upper: list[float]
+
+
+@dataclass(frozen=True)
 class Forecast:
     forecast: list[float]
     model: ModelRef
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
+    season: int | None = None  # the seasonal period applied (1: none)
+    # With forecast(..., level=[80, 95]) and / or quantiles=[0.1, 0.9] (models trained with
+    # intervals): one Interval per level, in order; quantile probability -> values per step.
+    intervals: list[Interval] = field(default_factory=list)
+    quantiles: dict[float, list[float]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # what the service did (values filled, ...)
+
+    @classmethod
+    def of(cls, body: dict[str, Any]) -> Forecast:
+        return cls(
+            list(body["forecast"]),
+            ModelRef.of(body),
+            body,
+            body.get("season"),
+            [Interval(i["level"], i["lower"], i["upper"]) for i in body.get("intervals") or []],
+            {q["quantile"]: q["values"] for q in body.get("quantiles") or []},
+            list(body.get("warnings") or []),
+        )
 
 
 @dataclass(frozen=True)

@@ -123,7 +123,7 @@ def test_a_new_event_loop_gets_a_fresh_worker() -> None:
 
 
 class OverloadedForecaster(FakeForecaster):
-    async def forecast(self, series: Any, horizon: int, season: int) -> Any:
+    async def forecast(self, series: Any, horizon: int, season: int, *asked: Any) -> Any:
         raise Overloaded("forecast", retry_after=2)
 
 
@@ -142,9 +142,9 @@ class SlowForecaster(FakeForecaster):
     def __init__(self) -> None:
         self.release = asyncio.Event()
 
-    async def forecast(self, series: Any, horizon: int, season: int) -> Any:
+    async def forecast(self, series: Any, horizon: int, season: int, *asked: Any) -> Any:
         await self.release.wait()
-        return await super().forecast(series, horizon, season)
+        return await super().forecast(series, horizon, season, *asked)
 
 
 def test_requests_beyond_the_in_flight_limit_are_refused_before_parsing(tmp_path: Path) -> None:

@@ -107,7 +107,9 @@ def test_env_example_documents_every_setting() -> None:
     documented |= {m.lower() for m in re.findall(r"^#?\s*(OTEL_[A-Z_]+)=", text, re.M)}
     otel = {"otel_exporter_otlp_traces_endpoint"}  # the second name of the endpoint field
     # The data directory and models directory are training's too (training/settings.py).
-    assert documented - otel == set(Settings.model_fields) | set(TrainingSettings.model_fields)
+    internal = {"multiprocess_dir"}  # set by `python -m app` for its workers, never by users
+    every = set(Settings.model_fields) | set(TrainingSettings.model_fields)
+    assert documented - otel == every - internal
 
 
 @pytest.mark.parametrize(
@@ -123,3 +125,13 @@ def test_a_cgroup_cpu_quota_caps_the_thread_count(
     (tmp_path / "cpu.max").write_text(cpu_max)
     assert _cpu_count(tmp_path / "cpu.max") == min(usable, expected or usable)
     assert _cpu_count(tmp_path / "missing") == usable
+
+
+@pytest.mark.parametrize(("cpus", "workers", "parallel_threads"), [(2, 1, 1), (8, 1, 7), (8, 2, 3)])
+def test_each_worker_threads_its_share_of_the_cpus(
+    monkeypatch: pytest.MonkeyPatch, cpus: int, workers: int, parallel_threads: int
+) -> None:
+    monkeypatch.setattr("app.config._cpu_count", lambda: cpus)
+    settings = Settings(_env_file=None, workers=workers)  # type: ignore[call-arg]
+    assert settings.runtime_threads(parallel=True) == parallel_threads
+    assert settings.runtime_threads(parallel=False) == 1

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.forecast_gaps import GapError, fill_gaps
 from training.data.files import (
     ETTH1,
     M4_HOURLY_TEST,
@@ -102,8 +103,9 @@ def load_etth1(data_dir: Path, download: bool = False, column: str = "OT") -> Se
     return SeriesData("etth1", [column], [values], [8640], [11520], 24, fingerprint(path))
 
 
-def _column_values(path: Path, column: str | None) -> np.ndarray:
-    """One numeric column, by header name, or the first column of a file with an optional header."""
+def _column_values(path: Path, column: str | None, gaps: bool = False) -> np.ndarray:
+    """One numeric column, by header name, or the first column of a file with an optional header;
+    with `gaps`, an empty cell is a gap (NaN)."""
     values: list[float] = []
     index = 0
     for line, cells in _rows(path):
@@ -114,9 +116,14 @@ def _column_values(path: Path, column: str | None) -> np.ndarray:
             continue
         if line == 1 and cells and _is_header(cells[0]):
             continue
+        if gaps and not cells:  # an empty line of a one-column file: a gap
+            cells = [""]
         if len(cells) <= index:
             raise DataError(f"{path}, line {line}: expected at least {index + 1} columns")
-        values.append(_number(path, line, cells[index], column or "1"))
+        cell = cells[index]
+        values.append(
+            math.nan if gaps and not cell.strip() else _number(path, line, cell, column or "1")
+        )
     if not values:
         raise DataError(f"{path}: no values found")
     return np.array(values)
@@ -132,6 +139,7 @@ def _is_header(cell: str) -> bool:
 
 def load_series_csv(path: Path, horizon: int, season: int, min_length: int) -> SeriesData:
     """A user's CSV: one numeric column (optional header), or long format `unique_id,ds,y`.
+    Empty values are gaps, dropped at the start and filled elsewhere as serving does.
 
     The last `horizon` values of each series are the test, the `horizon` before them validate.
     """
@@ -141,7 +149,8 @@ def load_series_csv(path: Path, horizon: int, season: int, min_length: int) -> S
     if [c.strip() for c in header[:3]] == ["unique_id", "ds", "y"]:
         ids, series = _long_format(path)
     else:
-        ids, series = [path.stem], [_column_values(path, None)]
+        ids, series = [path.stem], [_column_values(path, None, gaps=True)]
+    series = [_filled(path, i, s, season) for i, s in zip(ids, series, strict=True)]
     too_short = [i for i, s in zip(ids, series, strict=True) if len(s) < min_length]
     if too_short:
         raise DataError(
@@ -166,8 +175,17 @@ def _long_format(path: Path) -> tuple[list[str], list[np.ndarray]]:
             continue
         if len(cells) < 3:
             raise DataError(f"{path}, line {line}: expected unique_id,ds,y")
-        by_id.setdefault(cells[0], []).append((cells[1], _number(path, line, cells[2], "y")))
+        y = math.nan if not cells[2].strip() else _number(path, line, cells[2], "y")
+        by_id.setdefault(cells[0], []).append((cells[1], y))
     if not by_id:
         raise DataError(f"{path}: no rows after the header")
     # Rows may come in any order; ISO timestamps sort chronologically as strings.
     return list(by_id), [np.array([y for _, y in sorted(rows)]) for rows in by_id.values()]
+
+
+def _filled(path: Path, name: str, values: np.ndarray, season: int) -> np.ndarray:
+    """Empty cells filled as serving fills a request's nulls (app/forecast_gaps.py)."""
+    try:
+        return fill_gaps(values, season).values
+    except GapError as exc:
+        raise DataError(f"{path}: series {name!r}: {exc}") from None
