@@ -11,7 +11,8 @@ when a value is <= 0) the classical decomposition's seasonal indices; then forec
 series by exponential smoothing plus half the slope of its least-squares line; reseasonalise.
 On M3 this seasonal Theta alone scores sMAPE 12.8 (the published Theta: 13.01). Long seasonal
 series (16 seasons or more, e.g. hourly data) switch to seasonal naive when it forecast their
-last season better: on M4 hourly Theta alone has MASE 2.45, seasonal naive 1.19.
+last season better: on M4 hourly Theta alone has MASE 2.45, seasonal naive 1.19. Theta itself,
+with its guards for level shifts and exponential growth, is app/forecast_theta.py.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy.ndimage import convolve1d
-from scipy.signal import lfilter
+
+from app.forecast_theta import observed_mask, theta
 
 # Requests bring lists of floats; training brings numpy arrays.
 SeriesList = Sequence[Sequence[float] | np.ndarray]
 
-SES_ALPHAS = np.round(np.arange(0.05, 1.0001, 0.05), 2)  # smoothing grid, best by one-step SSE
 SEASON_TEST_Z = 1.645  # the M4 benchmarks' 90% test on the autocorrelation at the period
 INFER_MIN_ACF = 0.3  # an inferred season needs at least this autocorrelation of the differences
 SELECT_MIN_SEASONS = 16  # series this many seasons long may get seasonal naive as their base
@@ -46,11 +47,6 @@ def pad_left(series: SeriesList, width: int) -> tuple[np.ndarray, np.ndarray]:
         values[row, : width - len(kept)] = kept[0]
         lengths[row] = len(kept)
     return values, lengths
-
-
-def observed_mask(lengths: np.ndarray, width: int) -> np.ndarray:
-    """[n, width] True where a value is real (the last `lengths[i]` columns)."""
-    return np.arange(width)[None, :] >= (width - lengths)[:, None]
 
 
 def autocorrelation(values: np.ndarray, lengths: np.ndarray, max_lag: int) -> np.ndarray:
@@ -134,50 +130,6 @@ def _by_phase(values: np.ndarray, season: int) -> np.ndarray:
     padded = np.zeros((len(values), cycles * season))
     padded[:, cycles * season - values.shape[1] :] = values
     return padded.reshape(len(values), cycles, season).sum(axis=1)[:, ::-1]
-
-
-def theta(values: np.ndarray, lengths: np.ndarray, horizon: int) -> np.ndarray:
-    """[n, horizon] Theta forecasts, as exponential smoothing with drift (Hyndman and Billah).
-
-    The smoothing weight minimises the one-step squared error without drift (as the forecast
-    package's thetaf does). The drift is half the slope of the least-squares line, unless a
-    drift fitted by least squares at that weight at least halves the in-sample squared error:
-    then that one, so that a clean straight line continues at its full slope.
-    """
-    width = values.shape[1]
-    mask = observed_mask(lengths, width)
-    best_sse = np.full(len(values), np.inf)
-    alpha, level = np.ones(len(values)), values[:, -1].copy()
-    residual = np.zeros((len(values), width - 1))
-    for a in SES_ALPHAS:
-        levels = lfilter([a], [1.0, a - 1.0], values, axis=1, zi=(1.0 - a) * values[:, :1])[0]
-        errors = np.where(mask[:, :-1], values[:, 1:] - levels[:, :-1], 0.0)
-        sse = (errors * errors).sum(axis=1)
-        better = sse < best_sse
-        best_sse = np.where(better, sse, best_sse)
-        alpha, level = np.where(better, a, alpha), np.where(better, levels[:, -1], level)
-        residual = np.where(better[:, None], errors, residual)
-    # A drift d adds d x carried_k to the level k steps after the first value, and the one-step
-    # forecast is level + d: the in-sample errors are residual - d x (carried + 1).
-    decay = (1.0 - alpha)[:, None]
-    since_start = np.maximum(np.arange(width)[None, :] - (width - lengths)[:, None], 0)
-    carried = decay * (1.0 - decay**since_start) / alpha[:, None]
-    per_drift = np.where(mask[:, :-1], carried[:, :-1] + 1.0, 0.0)
-    rc = (residual * per_drift).sum(axis=1)
-    cc = np.maximum((per_drift * per_drift).sum(axis=1), 1e-300)
-    half = 0.5 * _least_squares_slope(values, lengths, mask)
-    sse_half = best_sse - 2 * half * rc + half**2 * cc
-    drift = np.where(best_sse - rc**2 / cc < 0.5 * sse_half, rc / cc, half)
-    steps = np.arange(1, horizon + 1, dtype=np.float64)[None, :]
-    return level[:, None] + drift[:, None] * (carried[:, -1:] + steps)
-
-
-def _least_squares_slope(values: np.ndarray, lengths: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    t = np.arange(values.shape[1], dtype=np.float64)[None, :]
-    t_mean = np.where(mask, t, 0.0).sum(axis=1, keepdims=True) / lengths[:, None]
-    y_mean = np.where(mask, values, 0.0).sum(axis=1, keepdims=True) / lengths[:, None]
-    dt = np.where(mask, t - t_mean, 0.0)
-    return (dt * (values - y_mean)).sum(axis=1) / np.maximum((dt**2).sum(axis=1), 1e-300)
 
 
 def base_forecast(

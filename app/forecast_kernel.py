@@ -28,8 +28,8 @@ from app.forecast_base import (
     SEASON_TEST_Z,
     SELECT_MIN_SEASONS,
     SELECT_MIN_SEASONS_HIGH,
-    SES_ALPHAS,
 )
+from app.forecast_theta import BREAK_DOMINANCE, BREAK_SIGMAS, GROWTH_GAIN, SES_ALPHAS
 
 _ALPHAS = SES_ALPHAS.astype(np.float64)
 
@@ -114,7 +114,7 @@ def seasonal_indices(y: np.ndarray, season: int, multiplicative: bool) -> np.nda
 
 @njit(cache=_CACHE)
 def theta(y: np.ndarray, horizon: int) -> np.ndarray:
-    """Exponential smoothing with drift, as app/forecast_base.theta says."""
+    """Exponential smoothing with drift, as app/forecast_theta.theta says."""
     n = len(y)
     # Every weight advances at each step: independent recursions, which the CPU runs side by side
     # (four times faster than one weight after the other, and the same sums).
@@ -141,15 +141,63 @@ def theta(y: np.ndarray, horizon: int) -> np.ndarray:
         carried[t] = decay * (1.0 - power) / alpha
         power *= decay
     per_drift = carried[:-1] + 1.0
+    start = trend_start(y)
+    drift, drift_sse = _drift(residual, per_drift, best_sse, _slope(y[start:]))
+    steps = carried[-1] + np.arange(1, horizon + 1).astype(np.float64)
+    if y.min() <= 0:
+        return level + drift * steps
+    # Log-space Theta at the same weight (module docstring of app/forecast_theta.py).
+    logs = np.log(y)
+    log_levels, log_level = np.empty(n), logs[0]
+    for t in range(n):
+        log_level = alpha * logs[t] + (1.0 - alpha) * log_level
+        log_levels[t] = log_level
+    log_residual = logs[1:] - log_levels[:-1]
+    log_sse = np.sum(log_residual * log_residual)
+    log_drift, _ = _drift(log_residual, per_drift, log_sse, _slope(logs[start:]))
+    one_step = np.exp(log_levels[:-1] + log_drift * per_drift)
+    if np.sum((y[1:] - one_step) ** 2) < GROWTH_GAIN * drift_sse:
+        return np.exp(log_levels[-1] + log_drift * steps)
+    return level + drift * steps
+
+
+@njit(cache=_CACHE)
+def _drift(
+    residual: np.ndarray, per_drift: np.ndarray, best_sse: float, slope: float
+) -> tuple[float, float]:
+    """(drift, in-sample squared error with it), as app/forecast_theta._drift."""
     rc = np.sum(residual * per_drift)
     cc = max(np.sum(per_drift * per_drift), 1e-300)
-    times = np.arange(n).astype(np.float64)
-    dt = times - times.mean()
-    half = 0.5 * np.sum(dt * (y - y.mean())) / max(np.sum(dt * dt), 1e-300)
+    half = 0.5 * slope
     sse_half = best_sse - 2 * half * rc + half * half * cc
-    drift = rc / cc if best_sse - rc * rc / cc < 0.5 * sse_half else half
-    steps = np.arange(1, horizon + 1).astype(np.float64)
-    return level + drift * (carried[-1] + steps)
+    if best_sse - rc * rc / cc < 0.5 * sse_half:
+        return rc / cc, best_sse - rc * rc / cc
+    return half, sse_half
+
+
+@njit(cache=_CACHE)
+def _slope(y: np.ndarray) -> float:
+    times = np.arange(len(y)).astype(np.float64)
+    dt = times - times.mean()
+    return np.sum(dt * (y - y.mean())) / max(np.sum(dt * dt), 1e-300)
+
+
+@njit(cache=_CACHE)
+def trend_start(y: np.ndarray) -> int:
+    """Index of the first value after a level shift, else 0 (app/forecast_theta.trend_starts)."""
+    if len(y) < 2:
+        return 0
+    steps = np.abs(np.diff(y))
+    at = int(np.argmax(steps))
+    second = -1.0
+    for k in range(len(steps)):
+        if k != at and steps[k] > second:
+            second = steps[k]
+    if steps[at] < BREAK_DOMINANCE * second:  # most series: no need for the median (a sort)
+        return 0
+    if steps[at] > BREAK_SIGMAS * 1.4826 * np.median(steps):
+        return at + 1
+    return 0
 
 
 @njit(cache=_CACHE)

@@ -106,6 +106,17 @@ class Split:
         return {k: v[keep] for k, v in self.inputs.items()}, self.targets[keep]
 
 
+def cosine_decay(net: keras.Model, epochs: int) -> keras.callbacks.Callback:
+    """The learning rate of epoch e (from 0): the initial one x (1 + cos(pi e / epochs)) / 2.
+    A fixed schedule: the last epochs take small steps, so the epoch the validation picks is
+    not one lucky point of a noisy curve (M4 hourly validation MASE 0.86-0.96 over the last
+    epochs at a constant rate, 0.85-0.86 with this decay)."""
+    initial = float(keras.ops.convert_to_numpy(net.optimizer.learning_rate))
+    return keras.callbacks.LearningRateScheduler(
+        lambda epoch: initial * 0.5 * (1.0 + np.cos(np.pi * epoch / epochs))
+    )
+
+
 def fit_branches(
     nets: dict[str, keras.Model],
     train: Split,
@@ -113,10 +124,12 @@ def fit_branches(
     spec: ForecastPreprocessing,
     configs: dict[str, FitConfig],
     scratch: Path,
+    decayed: tuple[str, ...] = (),
 ) -> tuple[keras.Model, dict[str, Any]]:
     """Fit each network on its own rows (best epoch by its own validation rows); the routed
     graph, or the general network alone when the spec does not route. A network without
-    training rows keeps its zero output layer: it corrects nothing."""
+    training rows keeps its zero output layer: it corrects nothing. The networks named in
+    `decayed` train with `cosine_decay`."""
     if spec.route_min_season is None:
         general = nets["general"]
         history = fit_and_reload_best(
@@ -133,7 +146,13 @@ def fit_branches(
         keep_train = (train.seasons >= spec.route_min_season) == high
         keep_val = (validation.seasons >= spec.route_min_season) == high
         if keep_train.any() and keep_val.any():
+            schedule = (cosine_decay(net, configs[name].epochs),) if name in decayed else ()
             histories[name] = fit_and_reload_best(
-                net, train.rows(keep_train), validation.rows(keep_val), configs[name], scratch
+                net,
+                train.rows(keep_train),
+                validation.rows(keep_val),
+                configs[name],
+                scratch,
+                first_callbacks=schedule,
             )
     return routed(nets["general"], nets["high_frequency"], spec), histories

@@ -12,7 +12,7 @@ import numba
 import numpy as np
 import pytest
 
-from app import forecast_base, forecast_kernel, preprocessing
+from app import forecast_base, forecast_kernel, forecast_theta, preprocessing
 from app.artifacts import ForecastPreprocessing
 
 # Slow: the first call compiles the numba kernel (seconds; a minute on a busy machine).
@@ -90,6 +90,27 @@ def test_a_series_forecast_does_not_depend_on_its_neighbours() -> None:
     together, _ = kernel(rows, [0] * len(rows))
     for i, row_alone in enumerate(alone):
         assert np.array_equal(together[i], row_alone)
+
+
+@pytest.mark.parametrize(
+    "series",
+    [
+        np.repeat([10.0, 20.0], 50),  # a level shift: the drift fitted after it
+        np.repeat([10.0, 20.0], 50) + np.random.default_rng(1).normal(scale=0.5, size=100),
+        np.concatenate([np.linspace(1.0, 5.0, 60), np.full(30, 40.0)]),  # a jump after a trend
+        1.02 ** np.arange(100.0),  # exponential growth: log-space Theta
+        50 * 0.97 ** np.arange(80.0),  # exponential decay, positive
+    ],
+)
+def test_level_shifts_and_growth_match_the_reference(series: np.ndarray) -> None:
+    expected, expected_season = reference(series, 0)
+    base, applied = kernel([series], [0])
+    assert applied[0] == expected_season
+    np.testing.assert_allclose(base[0], expected, rtol=1e-7, atol=1e-7 * np.abs(series).max())
+    # The level shift is found at the same value by both.
+    padding = 128 - len(series)
+    starts = forecast_theta.trend_starts(*forecast_base.pad_left([series], 128))
+    assert forecast_kernel.trend_start(series) == starts[0] - padding
 
 
 def test_the_image_build_compiles_the_types_serving_calls_with(

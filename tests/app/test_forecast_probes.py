@@ -75,26 +75,45 @@ def test_a_sine_continues_and_its_period_is_found(period: int, offset: float) ->
     assert applied == period and np.all(np.abs(given - wave[length:]) <= 0.01)
 
 
-def test_after_a_step_the_forecast_starts_at_the_new_level() -> None:
+def test_after_a_step_the_forecast_stays_at_the_new_level() -> None:
     series = np.concatenate([np.full(50, 10.0), np.full(50, 20.0)])
     base, _, _ = base_and_envelope(series)
-    # Theta starts at the smoothed level (the new one, 20) and keeps drifting at half the
-    # least-squares slope of the whole series (0.15 per step here): that documented drift is
-    # the tolerance, not a flat line.
-    slope = np.polyfit(np.arange(100), series, 1)[0]
-    assert base[0] == pytest.approx(20.0, rel=0.01)
-    assert np.all(np.abs(base - 20.0) <= 0.5 * slope * (STEPS + 1) + 0.2)
+    # The jump is a level shift (app/forecast_theta.trend_starts): the drift's line is fitted to
+    # the flat stretch after it, so the forecast is the new level but for float rounding. 1% of
+    # the step leaves room for rounding only (before the shift rule: 36%, the slope of the jump).
+    assert np.all(np.abs(base - 20.0) <= 0.01 * 10.0)
 
 
-def test_exponential_growth_keeps_growing_but_is_underestimated() -> None:
+@pytest.mark.parametrize("seed", range(3))
+def test_after_a_noisy_step_the_forecast_stays_near_the_new_level(seed: int) -> None:
+    noise = np.random.default_rng(seed).normal(scale=0.5, size=100)
+    base, _, _ = base_and_envelope(np.repeat([10.0, 20.0], 50) + noise)
+    # Smoothing leaves the level about one noise deviation (0.5) off, and the slope fitted to the
+    # 50 values after the shift adds about 0.1 over 48 steps: 10% of the step (2 deviations)
+    # bounds both (these seeds: at most 6.8%; without the shift rule: 30%).
+    assert np.all(np.abs(base - 20.0) <= 0.1 * 10.0)
+
+
+def test_exponential_growth_continues_as_the_curve() -> None:
     t = np.arange(100 + H)
     curve = 1.02**t
     base, _, _ = base_and_envelope(curve[:100])
-    # Theta extrapolates linearly: the first step within 2% of the truth, then a rising line
-    # between the last value and the true curve (the known weakness, stated rather than hidden).
-    assert base[0] == pytest.approx(curve[100], rel=0.02)
-    assert np.all(np.diff(base) > 0)
-    assert np.all((base >= curve[99]) & (base <= curve[100:]))
+    # Log-space Theta fits an exact exponential exactly and forecasts at least twice as well one
+    # step ahead in-sample as the linear drift, so it is chosen: within 1% of the true value at
+    # every step, the tolerance for a line (before: 54% low, a straight extrapolation).
+    assert np.all(np.abs(base - curve[100:]) <= 0.01 * curve[100:])
+
+
+def test_a_noisy_positive_line_is_not_mistaken_for_growth() -> None:
+    rng = np.random.default_rng(0)
+    t = np.arange(200 + H)
+    line = 100 + 2.0 * t
+    base, _, _ = base_and_envelope(line[:200] + rng.normal(scale=5.0, size=200))
+    # The log model fits a noisy line no better than the linear drift, so Theta's straight line
+    # stays (rising at its half slope: Theta's documented damping, not the subject here), and
+    # never above the true line by more than three noise deviations (a curve would overshoot).
+    assert np.allclose(np.diff(base), np.diff(base)[0])
+    assert np.all(np.diff(base) > 0) and np.all(base <= line[200:] + 3 * 5.0)
 
 
 @pytest.mark.parametrize("seed", range(5))

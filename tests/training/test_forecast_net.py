@@ -87,3 +87,11 @@ def test_the_routed_graph_takes_each_row_from_its_network() -> None:
     expected = np.where(context[:, -1:] == 1, high, general)
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
     assert not np.allclose(general, high)
+
+
+def test_origins_keep_a_full_window_where_the_history_allows() -> None:
+    samples = training_samples([problem(600)], SPEC, per_series=20, seed=0, min_history=48)
+    assert len(samples.histories) == 40 and all(len(h) >= 48 for h in samples.histories)
+    # A history too short for a full window still gives rows, from min_length values on.
+    short = training_samples([problem(40)], SPEC, per_series=5, seed=0, min_history=48)
+    assert len(short.histories) == 5 and min(len(h) for h in short.histories) >= SPEC.min_length

@@ -49,16 +49,19 @@ def training_samples(
     per_series: int,
     seed: int,
     short_fraction: float = 0.0,
+    min_history: int = 0,
 ) -> Samples:
     """Up to `per_series` random origins per 250 values of history (at least `per_series`);
-    targets run up to twice the official horizon but stop before the validation part. A
+    targets run up to twice the official horizon but stop before the validation part. Origins
+    have at least `min_history` values before them where the history allows it. A
     `short_fraction` of the origins keep only a random last min_length..window values of their
     history: long series then also teach the net what short requests look like."""
     rng = np.random.default_rng(seed)
     rows = []
     for problem in problems:
         end = len(problem.history) - problem.horizon  # validation starts here
-        origins = np.arange(spec.min_length, end)
+        first = max(spec.min_length, min_history) if end > min_history else spec.min_length
+        origins = np.arange(first, end)
         count = per_series * max(1, len(problem.history) // 250)
         for origin in rng.permutation(origins)[:count]:
             stop = min(origin + 2 * problem.horizon, end)
