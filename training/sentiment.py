@@ -22,24 +22,25 @@ from typing import Any
 import keras
 import numpy as np
 import tensorflow as tf
+from scipy import sparse
 from tqdm import tqdm
 
 from app.artifacts import VOCAB_FILE, Metadata, SentimentPreprocessing
 from app.config import PROJECT_ROOT
 from app.drift import reference_profile, sentiment_statistics
-from app.preprocessing import inputs_from_tokens, sentiment_inputs, tokenize, vocab_index
+from app.preprocessing import sentiment_inputs, tokenize, vocab_index
 from training.common import describe, fit_and_reload_best, plot_history, seed_everything
 from training.data.text import SentimentData, load_imdb, load_sentiment_csv
 from training.export import publish, save_keras_and_onnx, staging_dir
 from training.plots import plot_roc
 from training.sentiment_eval import (
     classification_metrics,
-    ngram_counts,
     plot_reliability,
     probe_accuracy,
     read_probe,
     tfidf_baseline,
 )
+from training.sentiment_features import encode, hash_corpus, ngram_counts
 from training.sentiment_wide import (
     Mix,
     WideWeights,
@@ -72,7 +73,8 @@ class SentimentConfig:
     span_weight: float = 0.25
     span_tokens: tuple[int, int] = (3, 30)  # shortest and longest span, in tokens
     validation_fraction: float = 0.1  # of the training texts: best epoch and calibration
-    epochs: int = 2  # fixed, so the result does not depend on the machine's speed
+    # Fixed, so results do not depend on speed. 1 epoch: IMDB 90.97%, ECE 0.0115, probe 80.0%;
+    epochs: int = 1  # 2 epochs: 90.83%, 0.0104, 81.7% for twice the recurrent part's time
     batch_size: int = 64
     learning_rate: float = 1e-3
     patience: int = 1
@@ -188,17 +190,6 @@ def tokenize_all(texts: list[str], desc: str) -> list[list[str]]:
     return [tokenize(text) for text in tqdm(texts, desc=f"tokenize {desc}")]
 
 
-def encode(
-    tokenized: list[list[str]], index: dict[str, int], spec: SentimentPreprocessing, desc: str
-) -> dict[str, np.ndarray]:
-    """inputs_from_tokens() in chunks, with a progress bar."""
-    chunks = [
-        inputs_from_tokens(tokenized[i : i + 2000], index, spec)
-        for i in tqdm(range(0, len(tokenized), 2000), desc=f"encode {desc}")
-    ]
-    return {name: np.concatenate([c[name] for c in chunks]) for name in chunks[0]}
-
-
 def training_batches(
     parts: list[tuple[np.ndarray, np.ndarray, float]], config: SentimentConfig
 ) -> tf.data.Dataset:
@@ -247,14 +238,14 @@ def train(config: SentimentConfig, data_dir: Path, models_dir: Path, download: b
     spans = short_spans(train_tokens, config, rng)
     longest = config.span_tokens[1]
     span_spec = spec.model_copy(update={"max_length": longest, "ngram_tokens": longest})
-    x_train = encode(train_tokens, index, spec, "train")
+    x_train, train_grams = encode(train_tokens, index, spec, "train")
     parts = [(x_train["token_ids"], y_train, 1.0)]
     if spans:
         span_labels = np.repeat(y_train, config.spans_per_text)
-        span_ids = encode(spans, index, span_spec, "spans")["token_ids"]
+        span_ids = encode(spans, index, span_spec, "spans")[0]["token_ids"]
         parts.append((span_ids, span_labels, config.span_weight))
-    x_val = encode(val_tokens, index, spec, "validation")
-    x_test = encode(test_tokens, index, spec, "test")
+    x_val, _ = encode(val_tokens, index, spec, "validation")
+    x_test, test_grams = encode(test_tokens, index, spec, "test")
     print(
         f"sentiment: {data.name}, {len(train_tokens)} train (+{len(spans)} spans) / "
         f"{len(val_tokens)} val / {len(y_test)} test"
@@ -291,8 +282,8 @@ def train(config: SentimentConfig, data_dir: Path, models_dir: Path, download: b
             "mix_wide": mix.weights[1],
             "test_texts": float(len(y_test)),
         }
-        texts = {"train": train_tokens, "test": test_tokens}
-        metrics |= baseline_and_probe(config, texts, y_train, y_test, served, index, spec)
+        counts = {"train": ngram_counts(train_grams, spec), "test": ngram_counts(test_grams, spec)}
+        metrics |= baseline_and_probe(config, counts, y_train, y_test, served, index, spec)
         (staging / VOCAB_FILE).write_text(json.dumps(vocabulary, ensure_ascii=False) + "\n")
         signature = (
             tf.TensorSpec((None, spec.max_length), tf.int32, name="token_ids"),
@@ -326,7 +317,7 @@ def train(config: SentimentConfig, data_dir: Path, models_dir: Path, download: b
 
 def baseline_and_probe(
     config: SentimentConfig,
-    tokenized: dict[str, list[list[str]]],
+    counts: dict[str, sparse.csr_matrix],
     y_train: np.ndarray,
     y_test: np.ndarray,
     served: keras.Model,
@@ -336,14 +327,14 @@ def baseline_and_probe(
     """TF-IDF + logistic regression on the same training texts, scored on the same test set,
     and both models' accuracy on the hand-labelled short texts."""
     print("sentiment: fitting the TF-IDF + logistic regression baseline")
-    baseline = tfidf_baseline(ngram_counts(tokenized["train"], spec), y_train, config.baseline_c)
-    base_scores = baseline.predict_proba(ngram_counts(tokenized["test"], spec))[:, 1]
+    baseline = tfidf_baseline(counts["train"], y_train, config.baseline_c)
+    base_scores = baseline.predict_proba(counts["test"])[:, 1]
     out = {f"baseline_{k}": v for k, v in classification_metrics(base_scores, y_test).items()}
     if config.probe_file is not None and config.probe_file.is_file():
         probe = read_probe(config.probe_file)
         model_scores = _predict(served, sentiment_inputs(probe.texts, index, spec))
         out["probe_accuracy"] = probe_accuracy(model_scores, probe)
-        probe_counts = ngram_counts([tokenize(text) for text in probe.texts], spec)
+        probe_counts = ngram_counts(hash_corpus([tokenize(t) for t in probe.texts], spec), spec)
         out["baseline_probe_accuracy"] = probe_accuracy(
             baseline.predict_proba(probe_counts)[:, 1], probe
         )
