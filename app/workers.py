@@ -68,9 +68,12 @@ class WorkerReadiness:
 
     async def follow(self, is_ready: Callable[[], bool], interval: float = 0.25) -> None:
         """Mirror this worker's readiness into its file until cancelled."""
+        marked: bool | None = None
         try:
             while True:
-                self.mark(is_ready())
+                if (ready := is_ready()) != marked:  # touch the file only when it changes
+                    self.mark(ready)
+                    marked = ready
                 await asyncio.sleep(interval)
         finally:
             self.leave()

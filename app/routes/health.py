@@ -36,8 +36,12 @@ async def ready(registry: RegistryDep, workers: WorkersDep) -> Ready | JSONRespo
     """Readiness: 200 once every enabled model is loaded and warmed up (in every worker process,
     with SEQSERVE_WORKERS), else 503 with reasons."""
     statuses = registry.statuses()
-    ready_workers = workers.ready_workers() if workers is not None else 1
-    if registry.ready and workers is not None and ready_workers < workers.workers:
+    # Siblings are counted (a directory listing) only once this worker is ready itself.
+    if (
+        registry.ready
+        and workers is not None
+        and (ready_workers := workers.ready_workers()) < workers.workers
+    ):
         message = f"{ready_workers} of {workers.workers} worker processes ready"
         return error_response(503, message, "not_ready")
     if registry.ready:
