@@ -20,7 +20,7 @@ from app.artifacts import ForecastPreprocessing
 from app.forecast_base import pad_left, passes_season_test, seasonal_indices
 from app.preprocessing import apply_correction
 from training.data.windows import Samples, encode
-from training.metrics import mase, smape
+from training.metrics import mase_scales, row_mase, row_smape
 
 Forecast = Callable[[Samples], np.ndarray]  # [n, horizon] forecasts of every row
 
@@ -99,6 +99,7 @@ def scores(samples: Samples, forecasts: dict[str, np.ndarray], prefix: str) -> d
     groups = np.array(samples.groups)
     datasets = np.array([g.split("/")[0] for g in samples.groups])
     whole = [f"{d}/all" for d in sorted(set(datasets))]
+    scales = mase_scales(samples.histories, samples.seasons)
     for group in [*sorted(set(samples.groups)), *whole, "all"]:
         if group == "all":
             rows = np.arange(len(groups))
@@ -107,16 +108,16 @@ def scores(samples: Samples, forecasts: dict[str, np.ndarray], prefix: str) -> d
         else:
             rows = np.flatnonzero(groups == group)
         per_method = {
-            name: row_errors(samples, f, rows)
+            name: row_errors(samples, f, rows, scales)
             for name, f in forecasts.items()
             if np.isfinite(f[rows]).all()  # a baseline left out for some rows: not reported
         }
-        for name, (row_smape, row_mase) in per_method.items():
-            metrics[f"{prefix}{group}/{name}_smape"] = float(row_smape.mean())
-            metrics[f"{prefix}{group}/{name}_mase"] = float(row_mase.mean())
+        for name, (smapes, mases) in per_method.items():
+            metrics[f"{prefix}{group}/{name}_smape"] = float(smapes.mean())
+            metrics[f"{prefix}{group}/{name}_mase"] = float(mases.mean())
             if "naive2" in per_method:
                 ref_smape, ref_mase = per_method["naive2"]
-                relative = row_smape.mean() / ref_smape.mean() + row_mase.mean() / ref_mase.mean()
+                relative = smapes.mean() / ref_smape.mean() + mases.mean() / ref_mase.mean()
                 owa = 0.5 * relative
                 metrics[f"{prefix}{group}/{name}_owa"] = float(owa)
     metrics[f"{prefix}rows"] = float(len(groups))
@@ -124,16 +125,14 @@ def scores(samples: Samples, forecasts: dict[str, np.ndarray], prefix: str) -> d
 
 
 def row_errors(
-    samples: Samples, forecast: np.ndarray, rows: np.ndarray
+    samples: Samples, forecast: np.ndarray, rows: np.ndarray, scales: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    row_smape, row_mase = np.empty(len(rows)), np.empty(len(rows))
-    for k, i in enumerate(rows):  # rows differ in horizon; evaluation is not serving
-        steps = samples.valid[i]
-        actual, predicted = samples.targets[i : i + 1, steps], forecast[i : i + 1, steps]
-        season = int(samples.seasons[i]) if len(samples.histories[i]) > samples.seasons[i] else 1
-        row_smape[k] = smape(actual, predicted)
-        row_mase[k] = mase(actual, predicted, [samples.histories[i]], season)
-    return row_smape, row_mase
+    """sMAPE and MASE of each of `rows` over its valid steps. `scales` (`mase_scales` of all
+    rows) saves recomputing them for every method."""
+    if scales is None:
+        scales = mase_scales(samples.histories, samples.seasons)
+    actual, predicted, valid = samples.targets[rows], forecast[rows], samples.valid[rows]
+    return row_smape(actual, predicted, valid), row_mase(actual, predicted, valid, scales[rows])
 
 
 def corrected_seasons(
@@ -153,8 +152,10 @@ def corrected_seasons(
     correction = model.predict(inputs.arrays, batch_size=2048, verbose=0)
     ungated = spec.model_copy(update={"corrected_seasons": None})
     rows = np.arange(len(validation.groups))
-    _, model_mase = row_errors(validation, apply_correction(inputs, correction, ungated), rows)
-    _, base_mase = row_errors(validation, inputs.base, rows)
+    scales = mase_scales(validation.histories, validation.seasons)
+    corrected = apply_correction(inputs, correction, ungated)
+    _, model_mase = row_errors(validation, corrected, rows, scales)
+    _, base_mase = row_errors(validation, inputs.base, rows, scales)
     datasets = np.array([g.split("/")[0] for g in validation.groups])
     kept = []
     for season in np.unique(inputs.seasons):
