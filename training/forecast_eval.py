@@ -9,18 +9,17 @@ each history) and OWA = mean of sMAPE and MASE relative to Naive2.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from app.artifacts import ForecastPreprocessing
 from app.forecast_base import pad_left, passes_season_test, seasonal_indices
 from app.preprocessing import apply_correction
 from training.data.windows import Samples, encode
 from training.metrics import mase_scales, row_mase, row_smape
+from training.theta_baseline import theta_forecasts
 
 Forecast = Callable[[Samples], np.ndarray]  # [n, horizon] forecasts of every row
 
@@ -58,29 +57,10 @@ def naive2(samples: Samples) -> np.ndarray:
     return forecast
 
 
-STATSFORECAST_MAX_LENGTH = 400  # longer histories (hourly) take seconds each: left out (NaN)
-
-
 def statsforecast_theta(samples: Samples) -> np.ndarray:
-    """statsforecast's Theta for histories up to STATSFORECAST_MAX_LENGTH values, NaN beyond."""
-    from statsforecast.models import Theta
-
+    """statsforecast's Theta (training/theta_baseline.py), NaN for histories it leaves out."""
     horizon = samples.targets.shape[1]
-    rows = []
-    for history, season in tqdm(
-        zip(samples.histories, samples.seasons, strict=True),
-        total=len(samples.histories),
-        desc="statsforecast Theta",
-        leave=False,
-    ):
-        m = int(season) if len(history) >= 2 * season else 1
-        if len(history) > STATSFORECAST_MAX_LENGTH:
-            rows.append(np.full(horizon, np.nan))
-            continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            rows.append(Theta(season_length=m).forecast(y=history, h=horizon)["mean"])
-    return np.stack(rows)
+    return theta_forecasts(samples.histories, samples.seasons, horizon)
 
 
 BASELINES: dict[str, Forecast] = {
