@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from bench.machine import cpu_busy
 from bench.options import RESULTS, WithData, WithLoad, option, parse
-from bench.report import cpu_busy
 from bench.scenarios import Bench
 from bench.service import INTERRUPTED, check_models, stop_on_sigterm, write_report
 

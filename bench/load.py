@@ -14,11 +14,12 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 from bench.client import Connection
+from bench.procs import Server
 
 LUA_SCRIPT = Path(__file__).with_name("post.lua")
 Generator = Literal["wrk", "python"]
@@ -52,6 +53,24 @@ def pick_generator(preferred: str) -> Generator:
     if preferred == "python" or shutil.which("wrk") is None:
         return "python"
     return "wrk"
+
+
+def measure(
+    generator: Generator,
+    server: Server,
+    path: str,
+    bodies: Sequence[bytes],
+    connections: int,
+    seconds: float,
+    warmup: float,
+    headers: dict[str, str] | None = None,
+) -> LoadResult:
+    """`warmup` seconds of load, then `seconds` measured, with the server's CPU meanwhile."""
+    url = server.url + path
+    run_load(generator, url, bodies, connections, warmup, headers)
+    cpu_before = server.cpu_seconds()
+    result = run_load(generator, url, bodies, connections, seconds, headers)
+    return replace(result, server_cpu_s=server.cpu_seconds() - cpu_before)
 
 
 def run_load(
@@ -143,19 +162,20 @@ async def _run_python(
 
     await asyncio.gather(*(worker(i) for i in range(connections)))
     elapsed = time.perf_counter() - started
-    latencies.sort()
     return LoadResult(
         requests=len(latencies),
         seconds=elapsed,
-        p50_ms=_percentile(latencies, 0.50) * 1000,
-        p99_ms=_percentile(latencies, 0.99) * 1000,
+        p50_ms=percentile(latencies, 0.50) * 1000,
+        p99_ms=percentile(latencies, 0.99) * 1000,
         errors=errors,
     )
 
 
-def _percentile(ordered: Sequence[float], fraction: float) -> float:
-    if not ordered:
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile of unsorted `values`; NaN when there are none."""
+    if not values:
         return float("nan")
+    ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 

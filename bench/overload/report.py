@@ -3,10 +3,9 @@ the numbers imply."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
-from bench.openloop import percentile
+from bench.load import percentile
 from bench.overload.options import OverloadOptions as Options
 from bench.overload.results import ForecastRun, StreamRun, by_status, is_other, is_shed, latencies
 from bench.overload.tables import forecast_table, ms, stream_table
@@ -114,8 +113,6 @@ def checks(o: Options, runs: Sequence[ForecastRun], s: StreamRun | None) -> list
 def report(
     o: Options, runs: Sequence[ForecastRun], s: StreamRun | None, busy: float, notes: list[str]
 ) -> str:
-    settings = {k: v for k, v in os.environ.items() if k.startswith("SEQSERVE_")}
-    settings.pop("SEQSERVE_API_KEY", None)
     parts = [
         "## Overload",
         f"`/forecast`: capacity measured closed loop ({o.capacity_connections} connections, "
@@ -143,5 +140,5 @@ def report(
     parts += ["### Checks", *checks(o, runs, s), ""]
     if notes:
         parts += ["### Notes", *(f"- {note}" for note in notes), ""]
-    parts += ["### Machine", machine(o.generator, busy, settings)]
+    parts += ["### Machine", machine(o.generator, busy)]
     return "\n".join(parts) + "\n"

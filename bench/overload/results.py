@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from bench.jobs import Answer
 from bench.load import LoadResult
-from bench.openloop import Answer, OpenLoopResult, Record
+from bench.openloop import OpenLoopResult, Record
 
 
 @dataclass(frozen=True)

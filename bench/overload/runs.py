@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import Awaitable
 from dataclasses import replace
+from typing import TypeVar
 
 from bench import payloads
-from bench.client import Connection
+from bench.client import Connection, run
+from bench.jobs import CONNECTION_ERRORS, Job, post, stream
 from bench.load import run_load
-from bench.openloop import CONNECTION_ERRORS, Job, Record, open_loop, post, probed, run, stream
+from bench.openloop import Record, open_loop
 from bench.overload.options import OverloadOptions as Options
 from bench.overload.results import (
     After,
@@ -28,6 +32,37 @@ from bench.service import (
     model_calls,
     server_counts,
 )
+
+T = TypeVar("T")
+
+
+async def probed(
+    coroutine: Awaitable[T], host: str, port: int, every: float = 0.05, timeout: float = 10.0
+) -> tuple[T, list[float]]:
+    """Await `coroutine` while timing a `GET /health` every `every` seconds on a connection of
+    its own: how long the service's event loop takes to get to a request that costs nothing.
+    A probe that fails or times out counts as `timeout` seconds."""
+    latencies: list[float] = []
+
+    async def probe() -> None:
+        while True:
+            try:
+                async with Connection(host, port) as connection:
+                    while True:
+                        sent = time.perf_counter()
+                        await asyncio.wait_for(connection.request("GET", "/health"), timeout)
+                        latencies.append(time.perf_counter() - sent)
+                        await asyncio.sleep(every)
+            except (TimeoutError, *CONNECTION_ERRORS):
+                latencies.append(timeout)
+
+    task = asyncio.create_task(probe())
+    try:
+        return await coroutine, latencies
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def after_run(server: Server) -> After:

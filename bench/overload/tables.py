@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from bench.openloop import Record, percentile
+from bench.load import percentile
+from bench.openloop import Record
 from bench.overload.results import (
     ForecastRun,
     StreamRun,

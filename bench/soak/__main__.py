@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from bench import soak
-from bench.openloop import run
+from bench.client import run
+from bench.machine import cpu_busy
 from bench.options import parse
-from bench.report import cpu_busy
 from bench.service import (
     INTERRUPTED,
     check_models,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.openloop import OpenLoopResult, Record, percentile
+from bench.load import percentile
+from bench.openloop import OpenLoopResult, Record
 from bench.report import machine
 from bench.soak.memory import Memory, Sample
 from bench.soak.options import SoakOptions as Options
@@ -111,8 +111,6 @@ def report(
         if not endpoint.startswith(("/metrics", "/ready", "/health"))
     )
     first_minute = [s.rss_mb for s in samples if s.t <= 60]
-    settings = {k: v for k, v in os.environ.items() if k.startswith("SEQSERVE_")}
-    settings.pop("SEQSERVE_API_KEY", None)
     if minutes < 3:
         verdict += " (a run this short is mostly warm-up: use at least a few minutes)"
     parts = [
@@ -153,7 +151,7 @@ def report(
         f"{result.peak_busy} busy at once",
         "",
         "### Machine",
-        machine("python (bench/openloop.py)", busy, settings),
+        machine("python (bench/openloop.py)", busy),
     ]
     return "\n".join(parts) + "\n", ok
 
