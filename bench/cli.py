@@ -15,9 +15,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench.machine import cpu_busy
+from bench.markdown import write_report
 from bench.options import RESULTS, WithData, WithLoad, option, parse
+from bench.procs import INTERRUPTED, stop_on_sigterm
 from bench.scenarios import Bench
-from bench.service import INTERRUPTED, check_models, stop_on_sigterm, write_report
+from bench.service import check_models
 
 
 @dataclass(frozen=True)

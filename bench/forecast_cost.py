@@ -26,13 +26,20 @@ from app.tasks.base import ModelInfo
 from app.tasks.forecast import ForecastPredictor
 
 
-def main(version_dir: Path, repeats: int = 100) -> None:
-    spec = read_metadata(version_dir).preprocessing
+def forecast_predictor(version_dir: Path) -> ForecastPredictor:
+    """The predictor on one ONNX Runtime thread, without the service's batching or drift
+    profile: only the work of one call."""
+    metadata = read_metadata(version_dir)
+    spec = metadata.preprocessing
     assert isinstance(spec, ForecastPreprocessing)
     runtime = OnnxRuntime(version_dir / "model.onnx", 1)
-    metadata = read_metadata(version_dir)
     info = ModelInfo(name="forecast", version="?")
-    model = ForecastPredictor(runtime, spec, info, intervals=metadata.intervals)
+    return ForecastPredictor(runtime, spec, info, intervals=metadata.intervals)
+
+
+def main(version_dir: Path, repeats: int = 100) -> None:
+    model = forecast_predictor(version_dir)
+    spec = model.spec
     one = [100 + 20 * math.sin(2 * math.pi * t / 24) for t in range(336)]
     noise = np.random.default_rng(0).normal(size=(32, 336))
     many = [list(np.array(one) + row) for row in noise]

@@ -12,11 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from app.artifacts import ForecastPreprocessing, read_metadata
 from app.preprocessing import forecast_inputs
-from app.runtime.onnx import OnnxRuntime
-from app.tasks.base import ModelInfo
-from app.tasks.forecast import ForecastPredictor
+from bench.forecast_cost import forecast_predictor
 
 H = 48
 
@@ -49,11 +46,8 @@ def probes() -> dict[str, tuple[np.ndarray, np.ndarray, float]]:
 
 
 def main(version_dir: Path) -> None:
-    spec = read_metadata(version_dir).preprocessing
-    assert isinstance(spec, ForecastPreprocessing)
-    model = ForecastPredictor(
-        OnnxRuntime(version_dir / "model.onnx", 1), spec, ModelInfo(name="forecast", version="?")
-    )
+    model = forecast_predictor(version_dir)
+    spec = model.spec
     print(f"{'probe':<46} {'season':>6} {'model':>9} {'base':>9}")
     for name, (history, truth, unit) in probes().items():
         scale = np.abs(truth) if unit == 0.0 else unit

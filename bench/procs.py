@@ -17,8 +17,10 @@ import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 
 HOST = "127.0.0.1"
+INTERRUPTED = "\ninterrupted: every server started has been stopped"
 
 
 def free_port() -> int:
@@ -161,3 +163,12 @@ def serve(
             server.stop()
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C, so the `with serve(...)` blocks stop their servers."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)

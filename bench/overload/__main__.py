@@ -10,12 +10,14 @@ from collections.abc import Sequence
 from app.config import Settings
 from bench import overload
 from bench.machine import cpu_busy
+from bench.markdown import write_report
 from bench.options import parse
 from bench.overload.options import OverloadOptions
 from bench.overload.report import report, run_notes
 from bench.overload.results import ForecastRun, StreamRun
 from bench.overload.runs import forecast_run, stream_run
-from bench.service import INTERRUPTED, check_models, running_service, stop_on_sigterm, write_report
+from bench.procs import INTERRUPTED, stop_on_sigterm
+from bench.service import check_models, running_service
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,6 +13,7 @@ from bench import payloads
 from bench.client import Connection, run
 from bench.jobs import CONNECTION_ERRORS, Job, post, stream
 from bench.load import run_load
+from bench.metrics import batch_rows, model_calls, server_counts
 from bench.openloop import Record, open_loop
 from bench.overload.options import OverloadOptions as Options
 from bench.overload.results import (
@@ -25,13 +26,7 @@ from bench.overload.results import (
 )
 from bench.overload.tables import ms, statuses_text
 from bench.procs import HOST, Server
-from bench.service import (
-    auth_headers,
-    batch_rows,
-    health_check,
-    model_calls,
-    server_counts,
-)
+from bench.service import auth_headers, health_check
 
 T = TypeVar("T")
 

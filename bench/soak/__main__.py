@@ -9,16 +9,11 @@ from collections.abc import Sequence
 from bench import soak
 from bench.client import run
 from bench.machine import cpu_busy
+from bench.markdown import write_report
+from bench.metrics import server_counts
 from bench.options import parse
-from bench.service import (
-    INTERRUPTED,
-    check_models,
-    health_check,
-    running_service,
-    server_counts,
-    stop_on_sigterm,
-    write_report,
-)
+from bench.procs import INTERRUPTED, stop_on_sigterm
+from bench.service import check_models, health_check, running_service
 from bench.soak.memory import soak as send_traffic
 from bench.soak.options import SoakOptions
 from bench.soak.report import report, write_csv

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.load import percentile
+from bench.markdown import table
 from bench.openloop import OpenLoopResult, Record
 from bench.report import machine
 from bench.soak.memory import Memory, Sample
@@ -26,14 +27,10 @@ def _expected(label: str, status: int) -> bool:
 
 
 def kinds_table(records: Sequence[Record]) -> str:
-    lines = [
-        "| kind | requests | 200 | 4xx | 5xx | connection errors / no answer | unexpected "
-        "| p50 ms | p99 ms |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
     by_kind: dict[str, list[Record]] = {}
     for r in records:
         by_kind.setdefault(_kind(r.label), []).append(r)
+    rows = []
     for kind in [*MIX, "all"]:
         group = list(records) if kind == "all" else by_kind.get(kind, [])
         if not group:
@@ -43,15 +40,22 @@ def kinds_table(records: Sequence[Record]) -> str:
             1 for r in group if r.answer is None or not _expected(r.label, r.answer.status)
         )
         latencies = [r.latency for r in group if r.answer is not None]
-        label = f"**{kind}**" if kind == "all" else kind
-        lines.append(
-            f"| {label} | {len(group):,} | {statuses.count(200):,} "
-            f"| {sum(400 <= s < 500 for s in statuses):,} | {sum(s >= 500 for s in statuses):,} "
-            f"| {sum(r.answer is None for r in group):,} | {unexpected:,} "
-            f"| {percentile(latencies, 0.5) * 1000:,.1f} "
-            f"| {percentile(latencies, 0.99) * 1000:,.1f} |"
+        rows.append(
+            (
+                f"**{kind}**" if kind == "all" else kind,
+                f"{len(group):,}",
+                f"{statuses.count(200):,}",
+                f"{sum(400 <= s < 500 for s in statuses):,}",
+                f"{sum(s >= 500 for s in statuses):,}",
+                f"{sum(r.answer is None for r in group):,}",
+                f"{unexpected:,}",
+                f"{percentile(latencies, 0.5) * 1000:,.1f}",
+                f"{percentile(latencies, 0.99) * 1000:,.1f}",
+            )
         )
-    return "\n".join(lines)
+    header = ("kind", "requests", "200", "4xx", "5xx", "connection errors / no answer",
+              "unexpected", "p50 ms", "p99 ms")  # fmt: skip
+    return table(header, rows)
 
 
 def bad_table(records: Sequence[Record]) -> str:
@@ -62,11 +66,11 @@ def bad_table(records: Sequence[Record]) -> str:
             name = r.label.split(": ", 1)[1]
             answer = f"{r.answer.status} {r.answer.kind}" if r.answer else r.error
             seen[name][answer] += 1
-    lines = ["| bad request | answers |", "|---|---|"]
-    for name, answers in seen.items():
-        shown = ", ".join(f"{answer} x{n}" for answer, n in answers.most_common())
-        lines.append(f"| {name} | {shown or '-'} |")
-    return "\n".join(lines)
+    rows = [
+        (name, ", ".join(f"{answer} x{n}" for answer, n in answers.most_common()) or "-")
+        for name, answers in seen.items()
+    ]
+    return table(("bad request", "answers"), rows, "ll")
 
 
 def report(
@@ -124,15 +128,21 @@ def report(
         + ", ".join(bad.name for bad in BAD)
         + ".",
         "",
-        "| memory | MB |",
-        "|---|---:|",
-        f"| RSS at start (ready, before traffic) | {start.rss_mb:,.1f} |",
-        f"| RSS after the first minute (warm-up) | {first_minute[-1]:,.1f} |",
-        f"| RSS at the end | {end.rss_mb:,.1f} |",
-        f"| min / max | {min(rss):,.1f} / {max(rss):,.1f} |",
-        f"| second half: mean, min / max | {reference:,.1f}, "
-        f"{min(s.rss_mb for s in second):,.1f} / {max(s.rss_mb for s in second):,.1f} |",
-        f"| least-squares slope, second half | {slope:+.3f} MB/min |",
+        table(
+            ("memory", "MB"),
+            [
+                ("RSS at start (ready, before traffic)", f"{start.rss_mb:,.1f}"),
+                ("RSS after the first minute (warm-up)", f"{first_minute[-1]:,.1f}"),
+                ("RSS at the end", f"{end.rss_mb:,.1f}"),
+                ("min / max", f"{min(rss):,.1f} / {max(rss):,.1f}"),
+                (
+                    "second half: mean, min / max",
+                    f"{reference:,.1f}, {min(s.rss_mb for s in second):,.1f} / "
+                    f"{max(s.rss_mb for s in second):,.1f}",
+                ),
+                ("least-squares slope, second half", f"{slope:+.3f} MB/min"),
+            ],
+        ),
         "",
         f"Verdict: {verdict}.",
         "",
