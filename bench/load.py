@@ -65,9 +65,10 @@ def measure(
     warmup: float,
     headers: dict[str, str] | None = None,
 ) -> LoadResult:
-    """`warmup` seconds of load, then `seconds` measured, with the server's CPU meanwhile."""
+    """`warmup` seconds of load (if any), then `seconds` measured, with the server's CPU."""
     url = server.url + path
-    run_load(generator, url, bodies, connections, warmup, headers)
+    if warmup > 0:
+        run_load(generator, url, bodies, connections, warmup, headers)
     cpu_before = server.cpu_seconds()
     result = run_load(generator, url, bodies, connections, seconds, headers)
     return replace(result, server_cpu_s=server.cpu_seconds() - cpu_before)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.procs import Server
@@ -17,6 +19,14 @@ def scrape(server: Server) -> list[Sample]:
         return []
     families = text_string_to_metric_families(body.decode("utf-8", "replace"))
     return [(s.name, s.labels, s.value) for family in families for s in family.samples]
+
+
+K = TypeVar("K")
+
+
+def delta(after: dict[K, float], before: dict[K, float]) -> dict[K, float]:
+    """What a counter or histogram total grew by between two scrapes."""
+    return {key: value - before.get(key, 0.0) for key, value in after.items()}
 
 
 def server_counts(server: Server) -> dict[tuple[str, str], float]:

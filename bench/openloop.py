@@ -55,9 +55,6 @@ class OpenLoopResult:
     peak_busy: int = 0  # most connections in use at once
     client_cpu_s: float = 0.0  # CPU this (client) process used meanwhile
 
-    def count(self, predicate: Callable[[Record], bool]) -> int:
-        return sum(1 for r in self.records if predicate(r))
-
 
 @dataclass
 class _Pool:

@@ -14,11 +14,13 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from app.artifacts import TASKS, list_versions
+from bench.machine import cpu_busy
 from bench.options import PROJECT_ROOT, RESULTS
-from bench.procs import HOST, Server, free_port, serve
+from bench.procs import HOST, Server, free_port, serve, stop_on_sigterm
 
 
 def check_models(models_dir: Path) -> None:
@@ -28,6 +30,17 @@ def check_models(models_dir: Path) -> None:
             f"no trained {', '.join(missing)} model in {models_dir}; train with "
             f"`python -m training all --if-missing --models-dir {models_dir}` or pass --models-dir"
         )
+
+
+def prepare(models_dir: Path) -> float:
+    """Before a tool starts the service: trained models there, SIGTERM unwinding like Ctrl-C
+    (so every server started is stopped), and how busy other work keeps the CPUs, printed and
+    returned for the report."""
+    check_models(models_dir)
+    stop_on_sigterm()
+    busy = cpu_busy()
+    print(f"other work keeps the CPUs {busy:.0%} busy; load average {os.getloadavg()[0]:.2f}")
+    return busy
 
 
 def auth_headers() -> dict[str, str]:
@@ -67,6 +80,25 @@ def get(server: Server, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
         return 0, b""
 
 
-def health_check(server: Server) -> tuple[bool, int, int]:
-    """(process alive, /health status, /ready status); 0 for a status nobody answered."""
-    return server.process.poll() is None, get(server, "/health")[0], get(server, "/ready")[0]
+@dataclass(frozen=True)
+class Health:
+    """The service after a run: alive, its /health and /ready statuses (0: no answer), RSS."""
+
+    alive: bool
+    health: int
+    ready: int
+    rss_mb: float
+
+    @property
+    def ok(self) -> bool:
+        return self.alive and self.health == 200 and self.ready == 200
+
+    def text(self) -> str:
+        alive = "alive" if self.alive else "**DEAD**"
+        return f"{alive}, /health {self.health}, /ready {self.ready}"
+
+
+def health_check(server: Server) -> Health:
+    alive = server.process.poll() is None
+    statuses = get(server, "/health")[0], get(server, "/ready")[0]
+    return Health(alive, *statuses, server.rss_bytes() / 2**20)

@@ -6,21 +6,18 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable
-from dataclasses import replace
 from typing import TypeVar
 
 from bench import payloads
 from bench.client import Connection, run
 from bench.jobs import CONNECTION_ERRORS, Job, post, stream
-from bench.load import run_load
-from bench.metrics import batch_rows, model_calls, server_counts
+from bench.load import LoadResult, measure, run_load
+from bench.metrics import batch_rows, delta, model_calls, server_counts
 from bench.openloop import Record, open_loop
 from bench.overload.options import OverloadOptions as Options
 from bench.overload.results import (
-    After,
     ForecastRun,
     StreamRun,
-    calls_delta,
     latencies,
     service_delta,
 )
@@ -29,6 +26,7 @@ from bench.procs import HOST, Server
 from bench.service import auth_headers, health_check
 
 T = TypeVar("T")
+Calls = dict[str, float]  # model_calls() totals
 
 
 async def probed(
@@ -60,22 +58,24 @@ async def probed(
             await task
 
 
-def after_run(server: Server) -> After:
-    alive, health, ready = health_check(server)
-    return After(alive, health, ready, server.rss_bytes() / 2**20)
+def _capacity(o: Options, server: Server, bodies: list[bytes]) -> tuple[LoadResult, Calls]:
+    """Closed loop after a warm-up: what the service serves, and its model calls meanwhile."""
+    headers = auth_headers()
+    run_load(
+        o.generator, server.url + "/forecast", bodies, o.capacity_connections, o.warmup, headers
+    )
+    before = model_calls(server, "forecast")
+    capacity = measure(
+        o.generator, server, "/forecast", bodies, o.capacity_connections, o.capacity_seconds,
+        warmup=0, headers=headers,
+    )  # fmt: skip
+    return capacity, delta(model_calls(server, "forecast"), before)
 
 
 def forecast_run(o: Options, server: Server, label: str) -> ForecastRun:
     bodies = payloads.forecast_bodies()
-    url, headers = server.url + "/forecast", auth_headers()
     print(f"[{label}] capacity: {o.warmup:g} s warm-up + {o.capacity_seconds:g} s", flush=True)
-    run_load(o.generator, url, bodies, o.capacity_connections, o.warmup, headers)
-    cpu, calls_before = server.cpu_seconds(), model_calls(server, "forecast")
-    capacity = run_load(
-        o.generator, url, bodies, o.capacity_connections, o.capacity_seconds, headers
-    )
-    capacity = replace(capacity, server_cpu_s=server.cpu_seconds() - cpu)
-    calls_at_capacity = calls_delta(model_calls(server, "forecast"), calls_before)
+    capacity, calls_at_capacity = _capacity(o, server, bodies)
     rate = o.factor * capacity.rps
     print(
         f"[{label}] capacity {capacity.rps:,.0f} req/s (p99 {capacity.p99_ms:.0f} ms, "
@@ -84,41 +84,30 @@ def forecast_run(o: Options, server: Server, label: str) -> ForecastRun:
     )
     jobs = [post("/forecast", body) for body in bodies]
     rss_before = server.rss_bytes() / 2**20
-    before, cpu = server_counts(server), server.cpu_seconds()
-    calls_before = model_calls(server, "forecast")
+    counts, calls = server_counts(server), model_calls(server, "forecast")
+    cpu = server.cpu_seconds()
     load = open_loop(
-        HOST,
-        server.port,
-        rate,
-        o.seconds,
-        lambda i: ("forecast", jobs[i % len(jobs)]),
-        connections=o.connections,
-        max_wait=o.max_wait,
-        timeout=o.timeout,
-        headers=headers,
-    )
+        HOST, server.port, rate, o.seconds, lambda i: ("forecast", jobs[i % len(jobs)]),
+        connections=o.connections, max_wait=o.max_wait, timeout=o.timeout, headers=auth_headers(),
+    )  # fmt: skip
     result, probe = run(probed(load, HOST, server.port))
-    server_cpu = server.cpu_seconds() - cpu
-    after = after_run(server)
-    delta = service_delta(server_counts(server), before)
-    calls = calls_delta(model_calls(server, "forecast"), calls_before)
     found = ForecastRun(
-        label,
-        capacity,
-        rate,
-        result,
-        server_cpu,
-        delta,
-        rss_before,
-        after,
-        probe,
-        calls_at_capacity,
-        calls,
+        label=label,
+        capacity=capacity,
+        rate=rate,
+        result=result,
+        server_cpu_s=server.cpu_seconds() - cpu,
+        server_delta=service_delta(server_counts(server), counts),
+        rss_before_mb=rss_before,
+        after=health_check(server),
+        probe=probe,
+        calls_at_capacity=calls_at_capacity,
+        calls=delta(model_calls(server, "forecast"), calls),
     )
     print(
         f"[{label}] served {len(found.served):,}, shed {len(found.shed):,}, other "
         f"{len(found.other):,}; 200 p99 {ms(latencies(found.served), 0.99)} ms, 503 p99 "
-        f"{ms(latencies(found.shed), 0.99)} ms; {after.text()}",
+        f"{ms(latencies(found.shed), 0.99)} ms; {found.after.text()}",
         flush=True,
     )
     return found
@@ -177,7 +166,7 @@ def stream_run(o: Options, server: Server, limit: int, in_flight: int | None) ->
     found = StreamRun(
         limit, in_flight, clients, o.stream_seconds, o.stream_tokens, records, elapsed
     )
-    found.probe, found.after = probe, after_run(server)
+    found.probe, found.after = probe, health_check(server)
     rows = batch_rows(server, "generate")
     bounds = sorted(b for b in rows if b >= limit)
     if bounds:  # calls with more rows than the smallest bucket bound at or above the limit

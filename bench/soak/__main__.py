@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 
 from bench import soak
 from bench.client import run
-from bench.machine import cpu_busy
 from bench.markdown import write_report
 from bench.metrics import server_counts
 from bench.options import parse
-from bench.procs import INTERRUPTED, stop_on_sigterm
-from bench.service import check_models, health_check, running_service
+from bench.procs import INTERRUPTED
+from bench.service import health_check, prepare, running_service
 from bench.soak.memory import soak as send_traffic
 from bench.soak.options import SoakOptions
 from bench.soak.report import report, write_csv
@@ -22,10 +20,7 @@ from bench.soak.traffic import Traffic
 
 def main(argv: Sequence[str] | None = None) -> int:
     o = parse(SoakOptions, argv, "python -m bench.soak", soak.__doc__)
-    check_models(o.models_dir)
-    stop_on_sigterm()
-    busy = cpu_busy()
-    print(f"other work keeps the CPUs {busy:.0%} busy; load average {os.getloadavg()[0]:.2f}")
+    busy = prepare(o.models_dir)
     traffic = Traffic(o.data_dir, o.seed)
     try:
         with running_service(o.models_dir, "soak") as server:

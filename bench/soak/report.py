@@ -12,6 +12,7 @@ from bench.load import percentile
 from bench.markdown import table
 from bench.openloop import OpenLoopResult, Record
 from bench.report import machine
+from bench.service import Health
 from bench.soak.memory import Memory, Sample
 from bench.soak.options import SoakOptions as Options
 from bench.soak.traffic import BAD, MIX
@@ -77,7 +78,7 @@ def report(
     o: Options,
     result: OpenLoopResult,
     memory: Memory,
-    after: tuple[bool, int, int],
+    after: Health,
     server_statuses: dict[tuple[str, str], float],
     busy: float,
 ) -> tuple[str, bool]:
@@ -99,8 +100,7 @@ def report(
         r for r in streams if r.answer and r.answer.status == 200 and r.answer.note != "done"
     ]
     left = [r for r in records if r.answer is not None and r.answer.note == "disconnected"]
-    alive, health, ready = after
-    ok = flat and not five and not unexpected and not unfinished and alive and ready == 200
+    ok = flat and not five and not unexpected and not unfinished and after.ok
     verdict = (
         f"**no growth trend**: {slope:+.3f} MB/min over the second half, {projected:+.2f} MB "
         f"projected over the whole {minutes:.1f} min, within the {allowed:.1f} MB allowed "
@@ -155,8 +155,7 @@ def report(
         f"- streams: {len(streams):,} read to the end, {len(unfinished)} without `done`; "
         f"{len(left):,} clients left mid-stream on purpose",
         f"- the service's own count (/metrics): {server}",
-        f"- afterwards: process {'alive' if alive else '**dead**'}, /health {health}, "
-        f"/ready {ready}",
+        f"- afterwards: {after.text()}",
         f"- client: {result.connections_opened:,} connections opened, at most "
         f"{result.peak_busy} busy at once",
         "",
