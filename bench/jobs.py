@@ -1,6 +1,7 @@
 """What one request on one connection is, for every load generator here that reads answers:
 `post()` for a JSON request, `stream()` for a server-sent-event generation (optionally dropping
-the connection after some characters). Each is a small coroutine that returns an Answer."""
+the connection after some characters). Each is a small coroutine that returns an Answer; a
+Record says when it was scheduled, sent and answered."""
 
 from __future__ import annotations
 
@@ -30,6 +31,27 @@ class Answer:
 
 
 Job = Callable[[Connection], Awaitable[Answer]]
+
+
+@dataclass(frozen=True)
+class Record:
+    label: str
+    scheduled: float  # seconds from the start of the run
+    sent: float | None  # None: never got a connection
+    done: float
+    answer: Answer | None  # None: no answer (see `error`)
+    error: str = ""  # "connection" (refused, reset, closed), "unsent", "unanswered", ...
+    connect: float | None = None  # seconds to open a new connection first; None: reused one
+
+    @property
+    def latency(self) -> float:
+        """Send to the end of the answer."""
+        return self.done - (self.sent if self.sent is not None else self.scheduled)
+
+    @property
+    def from_schedule(self) -> float:
+        """Scheduled start to the end of the answer: what a user arriving then would wait."""
+        return self.done - self.scheduled
 
 
 async def read_answer(connection: Connection, head: Head, head_s: float) -> Answer:

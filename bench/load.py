@@ -1,25 +1,29 @@
 """Closed-loop HTTP load: N connections each sending the next request as soon as one returns.
 
 wrk does the work when it is installed (C, one thread: little CPU taken from the server on a
-small machine); otherwise an asyncio client on bench/client.py does the same, less efficiently.
+small machine); otherwise `closed_loop()`, on bench/client.py, does the same, less efficiently.
 Both return a LoadResult with throughput, latency percentiles and errors (non-2xx included).
+`closed_loop()` also runs any other job in a loop (the overload's stream clients).
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from bench.client import Connection
-from bench.procs import Server
+from bench.jobs import CONNECTION_ERRORS, Job, Record, post
+from bench.procs import HOST, Server
 
 LUA_SCRIPT = Path(__file__).with_name("post.lua")
 Generator = Literal["wrk", "python"]
@@ -138,38 +142,71 @@ async def _run_python(
     headers: dict[str, str],
     timeout: float,
 ) -> LoadResult:
-    host, port, path = _split_url(url)
-    latencies: list[float] = []
-    errors = 0
-    started = time.perf_counter()
-    deadline = started + seconds
-
-    async def worker(offset: int) -> None:
-        nonlocal errors
-        index = offset
-        while time.perf_counter() < deadline:
-            try:
-                async with Connection(host, port, headers) as connection:
-                    while time.perf_counter() < deadline:
-                        body = bodies[index % len(bodies)]
-                        index += 1
-                        sent = time.perf_counter()
-                        request = connection.request("POST", path, body)
-                        status, _ = await asyncio.wait_for(request, timeout)
-                        latencies.append(time.perf_counter() - sent)
-                        errors += not 200 <= status < 300
-            except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError):
-                errors += 1  # a new connection is opened for the rest of the run
-
-    await asyncio.gather(*(worker(i) for i in range(connections)))
-    elapsed = time.perf_counter() - started
+    where = urlsplit(url)
+    jobs = [post(where.path, body) for body in bodies]
+    records, elapsed = await closed_loop(
+        where.hostname or HOST, where.port or 80, lambda i: jobs[i % len(jobs)], connections,
+        seconds, timeout=timeout, headers=headers,
+    )  # fmt: skip
+    latencies = [r.latency for r in records if r.answer is not None]
     return LoadResult(
         requests=len(latencies),
         seconds=elapsed,
         p50_ms=percentile(latencies, 0.50) * 1000,
         p99_ms=percentile(latencies, 0.99) * 1000,
-        errors=errors,
+        errors=sum(r.answer is None or not 200 <= r.answer.status < 300 for r in records),
     )
+
+
+async def closed_loop(
+    host: str,
+    port: int,
+    pick: Callable[[int], Job],
+    clients: int,
+    seconds: float,
+    *,
+    timeout: float,
+    headers: dict[str, str],
+    pause: float = 0.0,
+    label: str = "",
+) -> tuple[list[Record], float]:
+    """`clients` connections, each sending its next request (`pick(i)`) as soon as the last one
+    was answered, `pause` seconds later when that was not a 200, for `seconds`. Every connection
+    is opened first, so the first round starts at one instant (scheduled 0); a connection that
+    fails is opened again. Records are timed from the start; also the run's length."""
+    records: list[Record] = []
+    connections = [Connection(host, port, headers) for _ in range(clients)]
+    await asyncio.gather(*(c.__aenter__() for c in connections))
+    start = time.perf_counter()
+    deadline = start + seconds
+
+    async def client(index: int, connection: Connection | None) -> None:
+        for n in itertools.count():
+            if time.perf_counter() >= deadline:
+                break
+            sent, answer, error = time.perf_counter() - start, None, ""
+            try:
+                if connection is None:
+                    connection = Connection(host, port, headers)
+                    await connection.__aenter__()
+                    sent = time.perf_counter() - start
+                answer = await asyncio.wait_for(pick(index + n * clients)(connection), timeout)
+            except TimeoutError:
+                error = "unanswered"
+            except CONNECTION_ERRORS:
+                error = "connection"
+            done = time.perf_counter() - start
+            records.append(Record(label, sent if n else 0.0, sent, done, answer, error))
+            if (answer is None or not answer.keep) and connection is not None:
+                await connection.close()
+                connection = None
+            if pause and (answer is None or answer.status != 200):
+                await asyncio.sleep(pause)
+        if connection is not None:
+            await connection.close()
+
+    await asyncio.gather(*(client(i, c) for i, c in enumerate(connections)))
+    return records, time.perf_counter() - start
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -178,11 +215,3 @@ def percentile(values: Sequence[float], fraction: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-def _split_url(url: str) -> tuple[str, int, str]:
-    """http://host:port/path -> (host, port, /path)."""
-    rest = url.removeprefix("http://")
-    authority, _, path = rest.partition("/")
-    host, _, port = authority.partition(":")
-    return host, int(port or 80), "/" + path

@@ -7,9 +7,10 @@ import os
 import platform
 import shutil
 import subprocess
-import time
 from importlib import metadata
 from pathlib import Path
+
+import psutil
 
 # Settings the benchmarks set for the service themselves; any other SEQSERVE_* is passed through.
 _OWN = {"SEQSERVE_HOST", "SEQSERVE_PORT", "SEQSERVE_MODELS_DIR"}
@@ -26,21 +27,8 @@ def service_settings() -> dict[str, str]:
 
 
 def cpu_busy(seconds: float = 1.0) -> float:
-    """Fraction of all CPU time spent busy over `seconds`, from /proc/stat (0 if unavailable)."""
-
-    def sample() -> tuple[int, int]:
-        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
-        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-        return sum(fields), idle
-
-    try:
-        total0, idle0 = sample()
-        time.sleep(seconds)
-        total1, idle1 = sample()
-    except (OSError, ValueError, IndexError):
-        return 0.0
-    total = total1 - total0
-    return 1 - (idle1 - idle0) / total if total else 0.0
+    """Fraction of all CPU time spent busy over `seconds` (I/O wait counts as idle)."""
+    return psutil.cpu_percent(interval=seconds) / 100
 
 
 def cpu_model() -> str:

@@ -21,28 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bench.client import Connection
-from bench.jobs import CONNECTION_ERRORS, Answer, Job
-
-
-@dataclass(frozen=True)
-class Record:
-    label: str
-    scheduled: float  # seconds from the start of the run
-    sent: float | None  # None: never got a connection
-    done: float
-    answer: Answer | None  # None: no answer (see `error`)
-    error: str = ""  # "connection" (refused, reset, closed), "unsent", "unanswered", ...
-    connect: float | None = None  # seconds to open a new connection first; None: reused one
-
-    @property
-    def latency(self) -> float:
-        """Send to the end of the answer."""
-        return self.done - (self.sent if self.sent is not None else self.scheduled)
-
-    @property
-    def from_schedule(self) -> float:
-        """Scheduled start to the end of the answer: what a user arriving then would wait."""
-        return self.done - self.scheduled
+from bench.jobs import CONNECTION_ERRORS, Answer, Job, Record
 
 
 @dataclass

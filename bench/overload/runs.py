@@ -10,10 +10,10 @@ from typing import TypeVar
 
 from bench import payloads
 from bench.client import Connection, run
-from bench.jobs import CONNECTION_ERRORS, Job, post, stream
-from bench.load import LoadResult, measure, run_load
+from bench.jobs import CONNECTION_ERRORS, post, stream
+from bench.load import LoadResult, closed_loop, measure, run_load
 from bench.metrics import batch_rows, delta, model_calls, server_counts
-from bench.openloop import Record, open_loop
+from bench.openloop import open_loop
 from bench.overload.options import OverloadOptions as Options
 from bench.overload.results import (
     ForecastRun,
@@ -113,55 +113,16 @@ def forecast_run(o: Options, server: Server, label: str) -> ForecastRun:
     return found
 
 
-async def _stream_clients(
-    port: int, body: bytes, clients: int, seconds: float, pause: float, timeout: float
-) -> tuple[list[Record], float]:
-    """`clients` connections each start a stream, again and again, for `seconds`; the first
-    round starts at one instant (scheduled 0). Records are timed from the first round's start."""
-    job: Job = stream(body)
-    records: list[Record] = []
-    connections = [Connection(HOST, port, auth_headers()) for _ in range(clients)]
-    await asyncio.gather(*(c.__aenter__() for c in connections))
-    start = time.perf_counter()
-    deadline = start + seconds
-
-    async def client(connection: Connection | None) -> None:
-        first = True
-        while time.perf_counter() < deadline:
-            sent = time.perf_counter() - start
-            try:
-                if connection is None:
-                    connection = Connection(HOST, port, auth_headers())
-                    await connection.__aenter__()
-                    sent = time.perf_counter() - start
-                answer = await asyncio.wait_for(job(connection), timeout)
-                error = ""
-            except TimeoutError:
-                answer, error = None, "unanswered"
-            except CONNECTION_ERRORS:
-                answer, error = None, "connection"
-            done = time.perf_counter() - start
-            records.append(Record("generate", 0.0 if first else sent, sent, done, answer, error))
-            first = False
-            if answer is None or not answer.keep:
-                if connection is not None:
-                    await connection.close()
-                connection = None
-            if answer is None or answer.status != 200:
-                await asyncio.sleep(pause)
-        if connection is not None:
-            await connection.close()
-
-    await asyncio.gather(*(client(c) for c in connections))
-    return records, time.perf_counter() - start
-
-
 def stream_run(o: Options, server: Server, limit: int, in_flight: int | None) -> StreamRun:
     clients = o.stream_factor * limit
     print(f"[generate] {clients} stream clients (limit {limit}) for {o.stream_seconds:g} s")
     body = payloads.generate_body(o.stream_tokens)
     before, rows_before = server_counts(server), batch_rows(server, "generate")
-    load = _stream_clients(server.port, body, clients, o.stream_seconds, o.retry_pause, o.timeout)
+    job = stream(body)
+    load = closed_loop(
+        HOST, server.port, lambda _: job, clients, o.stream_seconds, timeout=o.timeout,
+        headers=auth_headers(), pause=o.retry_pause, label="generate",
+    )  # fmt: skip
     (records, elapsed), probe = run(probed(load, HOST, server.port))
     found = StreamRun(
         limit, in_flight, clients, o.stream_seconds, o.stream_tokens, records, elapsed

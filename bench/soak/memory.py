@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -32,14 +33,11 @@ class Memory:
     def slope_mb_per_min(self) -> float:
         """Least-squares slope of RSS over time in the second half of the run."""
         points = self.second_half()
-        if len(points) < 2:
+        try:
+            fit = statistics.linear_regression([p.t for p in points], [p.rss_mb for p in points])
+        except statistics.StatisticsError:  # fewer than two samples, or all at one time
             return float("nan")
-        n = len(points)
-        mean_t = sum(p.t for p in points) / n
-        mean_r = sum(p.rss_mb for p in points) / n
-        var = sum((p.t - mean_t) ** 2 for p in points)
-        cov = sum((p.t - mean_t) * (p.rss_mb - mean_r) for p in points)
-        return 60 * cov / var if var else float("nan")
+        return 60 * fit.slope
 
 
 async def _sample(server: Server, memory: Memory, every: float, records: list[Record]) -> None:
