@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from bench.jobs import Answer
+from bench.jobs import Answer, Record
 from bench.load import LoadResult
 from bench.metrics import delta
-from bench.openloop import OpenLoopResult, Record
+from bench.openloop import OpenLoopResult
 from bench.service import Health
 
 

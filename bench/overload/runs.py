@@ -10,8 +10,9 @@ from typing import TypeVar
 
 from bench import payloads
 from bench.client import Connection, run
+from bench.closedloop import closed_loop
 from bench.jobs import CONNECTION_ERRORS, post, stream
-from bench.load import LoadResult, closed_loop, measure, run_load
+from bench.load import LoadResult, measure, run_load
 from bench.metrics import batch_rows, delta, model_calls, server_counts
 from bench.openloop import open_loop
 from bench.overload.options import OverloadOptions as Options

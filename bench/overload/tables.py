@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bench.jobs import Record
 from bench.load import percentile
 from bench.markdown import table
-from bench.openloop import Record
 from bench.overload.results import (
     ForecastRun,
     StreamRun,

@@ -14,7 +14,7 @@ from bench.procs import INTERRUPTED
 from bench.service import health_check, prepare, running_service
 from bench.soak.memory import soak as send_traffic
 from bench.soak.options import SoakOptions
-from bench.soak.report import report, write_csv
+from bench.soak.report import report
 from bench.soak.traffic import Traffic
 
 
@@ -33,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(INTERRUPTED, file=sys.stderr)
         return 130
     text, ok = report(o, result, memory, after, counts, busy)
-    write_csv(o.csv, memory.samples)
+    memory.write_csv(o.csv)
     write_report(text, o.output)
     print(f"RSS samples written to {o.csv}")
     return 0 if ok else 1

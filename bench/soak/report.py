@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import csv
-import math
 from collections import Counter
 from collections.abc import Sequence
-from pathlib import Path
 
+from bench.jobs import Record
 from bench.load import percentile
 from bench.markdown import table
-from bench.openloop import OpenLoopResult, Record
+from bench.openloop import OpenLoopResult
 from bench.report import machine
 from bench.service import Health
-from bench.soak.memory import Memory, Sample
+from bench.soak.memory import Memory
 from bench.soak.options import SoakOptions as Options
 from bench.soak.traffic import BAD, MIX
 
@@ -82,16 +80,7 @@ def report(
     server_statuses: dict[tuple[str, str], float],
     busy: float,
 ) -> tuple[str, bool]:
-    samples = memory.samples
-    start, end = samples[0], samples[-1]
-    rss = [s.rss_mb for s in samples]
-    second = memory.second_half()
-    slope = memory.slope_mb_per_min()
-    minutes = end.t / 60
-    projected = slope * minutes
-    reference = sum(s.rss_mb for s in second) / len(second)
-    allowed = max(o.tolerance_mb, o.tolerance_fraction * reference)
-    flat = not math.isnan(slope) and projected < allowed
+    flat, memory_text = memory.section(o.tolerance_mb, o.tolerance_fraction)
     records = result.records
     five = [r for r in records if r.answer is not None and r.answer.status >= 500]
     unexpected = [r for r in records if r.answer is None or not _expected(r.label, r.answer.status)]
@@ -101,50 +90,23 @@ def report(
     ]
     left = [r for r in records if r.answer is not None and r.answer.note == "disconnected"]
     ok = flat and not five and not unexpected and not unfinished and after.ok
-    verdict = (
-        f"**no growth trend**: {slope:+.3f} MB/min over the second half, {projected:+.2f} MB "
-        f"projected over the whole {minutes:.1f} min, within the {allowed:.1f} MB allowed "
-        f"(max of {o.tolerance_mb:g} MB and {o.tolerance_fraction:.0%} of RSS)"
-        if flat
-        else f"**growth**: {slope:+.3f} MB/min over the second half, {projected:+.2f} MB "
-        f"projected over {minutes:.1f} min, more than the {allowed:.1f} MB allowed"
-    )
     server = ", ".join(
         f"{endpoint} {status}: {count:,.0f}"
         for (endpoint, status), count in sorted(server_statuses.items())
         if not endpoint.startswith(("/metrics", "/ready", "/health"))
     )
-    first_minute = [s.rss_mb for s in samples if s.t <= 60]
-    if minutes < 3:
-        verdict += " (a run this short is mostly warm-up: use at least a few minutes)"
     parts = [
         "## Soak",
         f"{o.minutes:g} min of mixed traffic, open loop at {o.rate:g} requests/s "
         f"({len(records):,} requests, seed {o.seed}); RSS (VmRSS of the service process and "
-        f"its children) sampled every {o.sample_every:g} s ({len(samples)} samples, "
+        f"its children) sampled every {o.sample_every:g} s ({len(memory.samples)} samples, "
         f"`{o.csv.name}`). Mix: "
         + ", ".join(f"{k} {v / sum(MIX.values()):.0%}" for k, v in MIX.items())
         + f". Bad requests rotate through {len(BAD)} kinds: "
         + ", ".join(bad.name for bad in BAD)
         + ".",
         "",
-        table(
-            ("memory", "MB"),
-            [
-                ("RSS at start (ready, before traffic)", f"{start.rss_mb:,.1f}"),
-                ("RSS after the first minute (warm-up)", f"{first_minute[-1]:,.1f}"),
-                ("RSS at the end", f"{end.rss_mb:,.1f}"),
-                ("min / max", f"{min(rss):,.1f} / {max(rss):,.1f}"),
-                (
-                    "second half: mean, min / max",
-                    f"{reference:,.1f}, {min(s.rss_mb for s in second):,.1f} / "
-                    f"{max(s.rss_mb for s in second):,.1f}",
-                ),
-                ("least-squares slope, second half", f"{slope:+.3f} MB/min"),
-            ],
-        ),
-        "",
-        f"Verdict: {verdict}.",
+        memory_text,
         "",
         kinds_table(records),
         "",
@@ -163,12 +125,3 @@ def report(
         machine("python (bench/openloop.py)", busy),
     ]
     return "\n".join(parts) + "\n", ok
-
-
-def write_csv(path: Path, samples: Sequence[Sample]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["seconds", "rss_mb", "answered"])
-        for s in samples:
-            writer.writerow([f"{s.t:.1f}", f"{s.rss_mb:.2f}", s.answered])
