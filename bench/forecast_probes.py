@@ -1,19 +1,17 @@
 """The sanity probes of tests/test_forecast_probes.py, run through a trained artifact.
 
-`python -m bench.forecast_probes models/forecast/1`: for each probe, the largest error of the
+`python -m bench.forecast_probes [models/forecast/1]`: for each probe, the largest error of the
 served forecast (base + the trained correction) and of the base alone over 48 steps, relative to
 the scale the test states (the true value for the line, the amplitude for cycles, ...).
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 
 from app.preprocessing import forecast_inputs
-from bench.forecast_cost import forecast_predictor
+from bench.forecast_cost import VersionOptions, forecast_predictor
+from bench.options import parse
 
 H = 48
 
@@ -45,8 +43,9 @@ def probes() -> dict[str, tuple[np.ndarray, np.ndarray, float]]:
     return cases
 
 
-def main(version_dir: Path) -> None:
-    model = forecast_predictor(version_dir)
+def main(argv: list[str] | None = None) -> None:
+    options = parse(VersionOptions, argv, "python -m bench.forecast_probes", __doc__)
+    model = forecast_predictor(options.forecast_dir)
     spec = model.spec
     print(f"{'probe':<46} {'season':>6} {'model':>9} {'base':>9}")
     for name, (history, truth, unit) in probes().items():
@@ -59,4 +58,4 @@ def main(version_dir: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main()
