@@ -7,14 +7,13 @@ from typing import TypeVar
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.procs import Server
-from bench.service import get
 
 Sample = tuple[str, dict[str, str], float]  # metric name, labels, value
 
 
 def scrape(server: Server) -> list[Sample]:
     """Every sample of the service's /metrics; [] when unavailable."""
-    status, body = get(server, "/metrics")
+    status, body = server.get("/metrics")
     if status != 200:
         return []
     families = text_string_to_metric_families(body.decode("utf-8", "replace"))

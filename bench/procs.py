@@ -59,21 +59,28 @@ class Server:
             return ""
         return "\n".join(text.splitlines()[-lines:])
 
+    def get(self, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
+        """Status and body of a GET; (0, b"") when nothing answered."""
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=timeout) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return 0, b""
+
     def wait_ready(self, path: str, timeout: float) -> float:
-        """Poll `path` until it answers 200; seconds from spawn to that answer."""
+        """Poll `path` until it answers 200 (not listening yet, or 503 while models load);
+        seconds from spawn to that answer."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise ServerFailed(
                     f"{self.name} exited with code {self.process.returncode}:\n{self.log_tail()}"
                 )
-            try:
-                with urllib.request.urlopen(self.url + path, timeout=1) as response:
-                    if response.status == 200:
-                        self.ready_seconds = time.perf_counter() - self.started_at
-                        return self.ready_seconds
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass  # not listening yet, or 503 while models load
+            if self.get(path, timeout=1)[0] == 200:
+                self.ready_seconds = time.perf_counter() - self.started_at
+                return self.ready_seconds
             time.sleep(0.01)
         raise ServerFailed(f"{self.name} not ready after {timeout:.0f} s:\n{self.log_tail()}")
 

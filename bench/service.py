@@ -11,8 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,17 +67,6 @@ def running_service(
         yield server
 
 
-def get(server: Server, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
-    """Status and body of a GET; (0, b"") when nothing answered."""
-    try:
-        with urllib.request.urlopen(server.url + path, timeout=timeout) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return 0, b""
-
-
 @dataclass(frozen=True)
 class Health:
     """The service after a run: alive, its /health and /ready statuses (0: no answer), RSS."""
@@ -100,5 +87,5 @@ class Health:
 
 def health_check(server: Server) -> Health:
     alive = server.process.poll() is None
-    statuses = get(server, "/health")[0], get(server, "/ready")[0]
+    statuses = server.get("/health")[0], server.get("/ready")[0]
     return Health(alive, *statuses, server.rss_bytes() / 2**20)

@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+# The tasks first, as in the service: importing app.schemas.generate before them is circular.
+from app import tasks  # noqa: F401
 from app.artifacts import SentimentPreprocessing, read_metadata, read_vocab, resolve_version
 from app.batching import Batching
 from app.preprocessing import encode_texts, sentiment_inputs, vocab_index
