@@ -27,11 +27,11 @@ async def closed_loop(
 ) -> tuple[list[Record], float]:
     """`clients` connections, each sending its next request (`pick(i)`) as soon as the last one
     was answered, `pause` seconds later when that was not a 200, for `seconds`. Every connection
-    is opened first, so the first round starts at one instant (scheduled 0); a connection that
-    fails is opened again. Records are timed from the start; also the run's length."""
+    is opened first, so the first round starts at one instant (scheduled 0); one that failed
+    (or could not be opened) is opened again. Records, timed from the start, and the run's
+    length."""
     records: list[Record] = []
-    connections = [Connection(host, port, headers) for _ in range(clients)]
-    await asyncio.gather(*(c.__aenter__() for c in connections))
+    connections = await asyncio.gather(*(_open(host, port, headers) for _ in range(clients)))
     start = time.perf_counter()
     deadline = start + seconds
 
@@ -62,3 +62,11 @@ async def closed_loop(
 
     await asyncio.gather(*(client(i, c) for i, c in enumerate(connections)))
     return records, time.perf_counter() - start
+
+
+async def _open(host: str, port: int, headers: dict[str, str]) -> Connection | None:
+    connection = Connection(host, port, headers)
+    try:
+        return await connection.__aenter__()
+    except CONNECTION_ERRORS:
+        return None  # the client opens it again, and the failure is recorded then
