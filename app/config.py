@@ -23,7 +23,7 @@ from app.repository import MODEL_NAME, Policy, parse_assignments
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _cpu_count(cgroup_cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+def usable_cpus(cgroup_cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
     """The CPUs this process may use: its cpuset, capped by a cgroup v2 CPU quota.
 
     A container limited to 2 CPUs (docker --cpus, a Kubernetes limit) still sees every host core
@@ -191,8 +191,8 @@ class Settings(BaseSettings):
     @field_validator("threads")
     @classmethod
     def _threads_within_cpus(cls, value: int | None) -> int | None:
-        if value is not None and value > _cpu_count():
-            raise ValueError(f"at most {_cpu_count()}, the CPUs this process may use")
+        if value is not None and value > usable_cpus():
+            raise ValueError(f"at most {usable_cpus()}, the CPUs this process may use")
         return value
 
     def batch_limits(self) -> BatchLimits:
@@ -209,7 +209,7 @@ class Settings(BaseSettings):
         or one."""
         if self.threads is not None:
             return self.threads
-        cpus = max(1, _cpu_count() // self.workers)  # each worker's share
+        cpus = max(1, usable_cpus() // self.workers)  # each worker's share
         return max(1, cpus - 1) if parallel else 1
 
     def default_model(self, task: Task) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from app.artifacts import TASKS, list_versions
+from app.config import usable_cpus
 from app.repository import MODEL_NAME
 from training.settings import TrainingSettings
 
@@ -112,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from training.data.files import DataError  # after argument parsing, like the tasks
 
-    jobs = args.jobs or min(len(tasks), os.cpu_count() or 1)
+    jobs = args.jobs or min(len(tasks), usable_cpus())
     if len(tasks) > 1 and jobs > 1:
         return train_side_by_side(tasks, args, jobs, models_dir)
     rows = []

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from app.artifacts import ForecastPreprocessing
+from app.config import usable_cpus
 from app.forecast_base import pad_left, passes_season_test, seasonal_indices
 from app.preprocessing import apply_correction
 from training.data.windows import Samples, encode
@@ -58,9 +59,10 @@ def naive2(samples: Samples) -> np.ndarray:
 
 
 def statsforecast_theta(samples: Samples) -> np.ndarray:
-    """statsforecast's Theta (training/theta_baseline.py), NaN for histories it leaves out."""
+    """statsforecast's Theta (training/theta_baseline.py), NaN for histories it leaves out;
+    one process per CPU this process may use."""
     horizon = samples.targets.shape[1]
-    return theta_forecasts(samples.histories, samples.seasons, horizon)
+    return theta_forecasts(samples.histories, samples.seasons, horizon, usable_cpus())
 
 
 BASELINES: dict[str, Forecast] = {

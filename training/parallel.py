@@ -18,6 +18,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from app.config import usable_cpus
+
 # The default presets' times alone on a 2-core machine: generate ~266 s, forecast ~221 s,
 # sentiment ~146 s. Longest first, so that two lanes end close together.
 LONGEST_FIRST = ("generate", "forecast", "sentiment")
@@ -29,7 +31,7 @@ def train_in_parallel(
     tasks: list[str], args: argparse.Namespace, jobs: int
 ) -> list[tuple[str, int, float]]:
     """(task, exit code, seconds) of each task, trained `jobs` at a time."""
-    threads = max(1, (os.cpu_count() or 1) // jobs)
+    threads = max(1, usable_cpus() // jobs)
     env = os.environ | {
         "TF_NUM_INTRAOP_THREADS": str(threads),
         "OMP_NUM_THREADS": str(threads),

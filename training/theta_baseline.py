@@ -7,7 +7,6 @@ or two (they do not load TensorFlow, as importing the training modules would).
 
 from __future__ import annotations
 
-import os
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
@@ -20,13 +19,12 @@ CHUNKS_PER_PROCESS = 8  # small enough to balance the processes, large enough to
 
 
 def theta_forecasts(
-    histories: list[np.ndarray], seasons: np.ndarray, horizon: int, processes: int = 0
+    histories: list[np.ndarray], seasons: np.ndarray, horizon: int, processes: int
 ) -> np.ndarray:
     """[rows, horizon] Theta forecasts; NaN rows for histories over MAX_LENGTH values.
-    `processes` 0 means one per CPU; 1 runs in this process."""
+    `processes` 1 runs them in this process."""
     forecasts = np.full((len(histories), horizon), np.nan)
     rows = [i for i, history in enumerate(histories) if len(history) <= MAX_LENGTH]
-    processes = processes or os.cpu_count() or 1
     if processes == 1 or len(rows) < 2:
         forecasts[rows] = _theta_rows([histories[i] for i in rows], seasons[rows], horizon)
         return forecasts

@@ -119,19 +119,19 @@ def test_env_example_documents_every_setting() -> None:
 def test_a_cgroup_cpu_quota_caps_the_thread_count(
     tmp_path: Path, cpu_max: str, expected: int | None
 ) -> None:
-    from app.config import _cpu_count
+    from app.config import usable_cpus
 
     usable = len(os.sched_getaffinity(0))
     (tmp_path / "cpu.max").write_text(cpu_max)
-    assert _cpu_count(tmp_path / "cpu.max") == min(usable, expected or usable)
-    assert _cpu_count(tmp_path / "missing") == usable
+    assert usable_cpus(tmp_path / "cpu.max") == min(usable, expected or usable)
+    assert usable_cpus(tmp_path / "missing") == usable
 
 
 @pytest.mark.parametrize(("cpus", "workers", "parallel_threads"), [(2, 1, 1), (8, 1, 7), (8, 2, 3)])
 def test_each_worker_threads_its_share_of_the_cpus(
     monkeypatch: pytest.MonkeyPatch, cpus: int, workers: int, parallel_threads: int
 ) -> None:
-    monkeypatch.setattr("app.config._cpu_count", lambda: cpus)
+    monkeypatch.setattr("app.config.usable_cpus", lambda: cpus)
     settings = Settings(_env_file=None, workers=workers)  # type: ignore[call-arg]
     assert settings.runtime_threads(parallel=True) == parallel_threads
     assert settings.runtime_threads(parallel=False) == 1
