@@ -45,7 +45,14 @@ from training.export import publish, save_keras_and_onnx, staging_dir
 from training.forecast_eval import corrected_seasons, scores
 from training.forecast_intervals import calibrate_and_score
 from training.forecast_net import Split, build_branch, fit_branches
-from training.forecast_report import evaluate, forecast, input_profile, plot_fans, plot_test
+from training.forecast_report import (
+    evaluate,
+    forecast,
+    input_profile,
+    model_forecaster,
+    plot_fans,
+    plot_test,
+)
 
 
 @dataclass
@@ -220,7 +227,7 @@ def train(config: ForecastConfig, data_dir: Path, models_dir: Path, download: bo
         )
         # Prediction intervals: calibrated on validation, scored on the test parts (issue 13).
         intervals, interval_metrics, bounds = calibrate_and_score(
-            val_rows, val_forecasts["model"], test, predictions, spec
+            val_rows, val_forecasts["model"], test, predictions, spec, model_forecaster(model, spec)
         )
         signature = (
             tf.TensorSpec((None, spec.window), tf.float32, name="window"),

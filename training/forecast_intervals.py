@@ -2,7 +2,8 @@
 
 Calibration reads only the validation split (the last official horizon of every training
 history, which no training step saw): each row's errors are divided by its scale (a blend of
-its seasonal-naive MAE and its own backtest error, app/forecast_intervals.py), grouped by
+its seasonal-naive MAE and the model's own backtest error on the series' past,
+app/forecast_intervals.py), grouped by
 season (hourly 24, monthly 12, quarterly 4, none 1; and all rows pooled), and per horizon
 step the quantiles of those scaled errors on a grid of probabilities become the artifact's
 `intervals`. Serving adds them, times the request's scale, to its forecast.
@@ -21,7 +22,13 @@ import numpy as np
 from scipy.optimize import isotonic_regression
 
 from app.artifacts import ForecastIntervals, ForecastPreprocessing, IntervalGroup
-from app.forecast_intervals import POOLED, IntervalTables, interval_scales, level_probabilities
+from app.forecast_intervals import (
+    POOLED,
+    Forecaster,
+    IntervalTables,
+    interval_scales,
+    level_probabilities,
+)
 from training.data.windows import Samples
 
 # The grid serving interpolates in: every percent, plus the tails of 95% and 99% intervals.
@@ -32,10 +39,14 @@ MIN_GROUP_ROWS = 100  # fewer validation rows in a season: its series use the po
 
 
 def calibrate(
-    samples: Samples, forecasts: np.ndarray, spec: ForecastPreprocessing
+    samples: Samples,
+    forecasts: np.ndarray,
+    spec: ForecastPreprocessing,
+    forecaster: Forecaster | None = None,
 ) -> ForecastIntervals:
     """Per season with enough rows, and pooled, the widening quantiles of the scaled errors.
-    Each row is scaled as serving would scale it: with its group's calibrated horizon."""
+    Each row is scaled as serving would scale it: with its group's calibrated horizon, and the
+    backtest of `forecaster` (what made `forecasts`; the base forecast when None)."""
     members = {POOLED: np.arange(len(samples.groups))}
     for season in np.unique(samples.seasons):
         rows = np.flatnonzero(samples.seasons == season)
@@ -43,7 +54,7 @@ def calibrate(
             members[int(season)] = rows
     horizons = {group: _calibrated_horizon(samples.valid[rows]) for group, rows in members.items()}
     backtest = np.array([horizons.get(int(s), horizons[POOLED]) for s in samples.seasons])
-    scales = interval_scales(samples.histories, samples.seasons, backtest, spec)
+    scales = interval_scales(samples.histories, samples.seasons, backtest, spec, forecaster)
     errors = np.where(samples.valid, (samples.targets - forecasts) / scales[:, None], np.nan)
     groups = {group: _group(errors[rows], horizons[group]) for group, rows in members.items()}
     return ForecastIntervals(probabilities=PROBABILITIES, groups=groups)
@@ -85,11 +96,13 @@ def interval_forecasts(
     samples: Samples,
     forecasts: np.ndarray,
     spec: ForecastPreprocessing,
+    forecaster: Forecaster | None = None,
 ) -> np.ndarray:
     """[n, horizon, 2 x len(LEVELS)] lower and upper bounds, by the serving code."""
     tables = IntervalTables(calibration, spec.horizon)
     keys = samples.seasons
-    scales = interval_scales(samples.histories, keys, tables.calibrated_horizon(keys), spec)
+    evaluated = tables.calibrated_horizon(keys)
+    scales = interval_scales(samples.histories, keys, evaluated, spec, forecaster)
     return tables.quantiles(forecasts, scales, keys, level_probabilities(LEVELS))
 
 
@@ -144,15 +157,17 @@ def calibrate_and_score(
     test: Samples,
     test_forecasts: np.ndarray,
     spec: ForecastPreprocessing,
+    model: Forecaster,
 ) -> tuple[ForecastIntervals, dict[str, float], np.ndarray]:
     """The model's calibration, its interval scores on the test parts beside seasonal naive's
-    (calibrated alike on the same validation rows), and the model's test bounds (for the plot)."""
+    (calibrated alike on the same validation rows, scaled by the base forecast's backtest), and
+    the model's test bounds (for the plot). `model` forecasts as serving's model does."""
     from training.forecast_eval import seasonal_naive
 
-    calibration = calibrate(validation, val_forecasts, spec)
+    calibration = calibrate(validation, val_forecasts, spec, model)
     naive_calibration = calibrate(validation, seasonal_naive(validation), spec)
     bounds = {
-        "model": interval_forecasts(calibration, test, test_forecasts, spec),
+        "model": interval_forecasts(calibration, test, test_forecasts, spec, model),
         "snaive": interval_forecasts(naive_calibration, test, seasonal_naive(test), spec),
     }
     metrics = interval_scores(test, bounds, "test/")

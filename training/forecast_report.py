@@ -9,9 +9,11 @@ import numpy as np
 
 from app.artifacts import ForecastPreprocessing
 from app.drift import forecast_statistics, reference_profile
+from app.forecast_base import SeriesList
+from app.forecast_intervals import Forecaster
 from app.preprocessing import apply_correction, forecast_inputs
 from training.data.competitions import Problem
-from training.data.windows import Samples, encode, test_samples
+from training.data.windows import CHUNK, Samples, encode, test_samples
 from training.forecast_eval import BASELINES, scores
 from training.plots import plot_fan, plot_forecasts
 
@@ -23,6 +25,32 @@ def forecast(
     inputs = encode(samples, spec)
     correction = model.predict(inputs.arrays, batch_size=2048, verbose=0)
     return {"model": apply_correction(inputs, correction, spec), "base": inputs.base}
+
+
+def model_forecaster(model: keras.Model, spec: ForecastPreprocessing) -> Forecaster:
+    """What serving's predictor forecasts for a list of series (app/tasks/forecast.py), by the
+    Keras model; the network runs only on the rows whose season it corrects (the others get
+    the base alone either way). The intervals' backtest calls it on the series' pasts."""
+
+    def run(series: SeriesList, seasons: np.ndarray) -> np.ndarray:
+        parts = [np.zeros((0, spec.horizon))]
+        for start in range(0, len(series), CHUNK):
+            inputs = forecast_inputs(
+                series[start : start + CHUNK], seasons[start : start + CHUNK], spec
+            )
+            correction = np.zeros(inputs.base.shape, dtype=np.float32)
+            everyone = np.ones(len(inputs.seasons), dtype=bool)
+            corrected = spec.corrected_seasons
+            rows = np.flatnonzero(
+                everyone if corrected is None else np.isin(inputs.seasons, corrected)
+            )
+            if len(rows):
+                arrays = {name: values[rows] for name, values in inputs.arrays.items()}
+                correction[rows] = model.predict(arrays, batch_size=2048, verbose=0)
+            parts.append(apply_correction(inputs, correction, spec))
+        return np.concatenate(parts)
+
+    return run
 
 
 def evaluate(

@@ -21,6 +21,7 @@ from app.batching import Batching
 from app.config import Settings
 from app.drift import InputProfile, forecast_statistics
 from app.exceptions import ErrorDetail, InvalidRequest
+from app.forecast_base import SeriesList
 from app.forecast_intervals import IntervalTables, interval_scales
 from app.preprocessing import apply_correction, forecast_inputs
 from app.runtime import Runtime, check_inputs
@@ -149,12 +150,16 @@ class ForecastPredictor:
         job = (series, horizon, season, probabilities)
         return await self._batcher.submit(job, rows=len(series))
 
-    def predict(self, series: Sequence[Sequence[float]], seasons: np.ndarray) -> Forecasts:
+    def predict(self, series: SeriesList, seasons: np.ndarray) -> Forecasts:
         """Full-horizon forecasts; each row is encoded on its own, so a request's forecast does
         not depend on what it was batched with."""
         inputs = forecast_inputs(series, seasons, self.spec)
         correction = self.runtime.run(inputs.arrays)[0]
         return Forecasts(apply_correction(inputs, correction, self.spec), inputs.seasons)
+
+    def point_forecasts(self, series: SeriesList, seasons: np.ndarray) -> np.ndarray:
+        """[n, horizon] forecasts alone (app/forecast_intervals.Forecaster)."""
+        return self.predict(series, seasons).values
 
     def predict_jobs(self, jobs: Sequence[Job]) -> list[Forecasts]:
         """Several requests in one model call."""
@@ -185,7 +190,8 @@ class ForecastPredictor:
         evaluated = self.intervals.calibrated_horizon(keys)
         if not probabilities:
             return Forecasts(values, seasons, evaluated=evaluated)
-        scales = interval_scales(series, keys, evaluated, self.spec)
+        # The scale backtests the model itself: a second model call, on the series' pasts.
+        scales = interval_scales(series, keys, evaluated, self.spec, self.point_forecasts)
         quantiles = self.intervals.quantiles(values, scales, keys, probabilities)
         return Forecasts(values, seasons, quantiles, evaluated)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pytest
@@ -14,11 +15,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.artifacts import ForecastIntervals, ForecastPreprocessing, read_metadata, resolve_version
-from app.forecast_intervals import IntervalTables, level_probabilities
+from app.forecast_base import SeriesList
+from app.forecast_intervals import (
+    NAIVE_WEIGHT,
+    IntervalTables,
+    interval_scales,
+    level_probabilities,
+)
 from app.main import create_app
+from app.registry import Registry
+from app.tasks.forecast import ForecastPredictor
 from tests.helpers import assert_error, loaded_registry, make_settings
 from training.data.windows import Samples
 from training.forecast_intervals import LEVELS, calibrate, interval_forecasts, interval_scores
+from training.forecast_report import model_forecaster
 
 SPEC = ForecastPreprocessing(
     window=12,
@@ -85,6 +95,68 @@ def test_the_calibration_keeps_a_group_per_season_and_a_pooled_one(
     group = calibration.groups[12]
     assert (group.rows, group.horizon) == (1500, SPEC.horizon)
     assert all(len(row) == len(calibration.probabilities) for row in group.errors)
+
+
+class Recorder:
+    """A forecaster that says `offset` for every step and remembers the lengths it was given."""
+
+    def __init__(self, offset: float) -> None:
+        self.offset, self.lengths = offset, []
+
+    def __call__(self, heads: SeriesList, keys: np.ndarray) -> np.ndarray:
+        self.lengths += [len(h) for h in heads]
+        return np.full((len(heads), SPEC.horizon), self.offset)
+
+
+@pytest.mark.parametrize(
+    ("length", "backtest", "heads"),
+    [
+        (60, 6, [54, 48, 42]),  # three horizons: they take 18 of 60 values, at most a third
+        (30, 6, [24]),  # a third of 30 holds one horizon of 6
+        (12, 6, [8]),  # shorter: a backtest of a third of the series (4 values)
+    ],
+)
+def test_the_scale_backtests_the_given_forecaster_on_the_series_own_past(
+    length: int, backtest: int, heads: list[int]
+) -> None:
+    values = np.random.default_rng(length).normal(5.0, 2.0, size=length)
+    forecaster = Recorder(offset=0.0)
+    scale = interval_scales([values], np.array([1]), np.array([backtest]), SPEC, forecaster)
+    assert forecaster.lengths == heads  # one call, every block
+    blocked = values[heads[-1] : heads[-1] + len(heads) * (length - heads[0])]
+    naive = np.abs(np.diff(values)).mean()
+    missed = np.abs(blocked).mean()  # the forecaster said 0 for every value it backtested
+    assert scale[0] == pytest.approx(naive**NAIVE_WEIGHT * missed ** (1 - NAIVE_WEIGHT))
+
+
+def test_a_forecaster_that_missed_the_series_past_gets_wider_intervals() -> None:
+    values = [10.0 + np.sin(t / 2) for t in range(60)]
+    keys, backtest = np.array([1]), np.array([6])
+    close = interval_scales([values], keys, backtest, SPEC, Recorder(offset=10.0))
+    far = interval_scales([values], keys, backtest, SPEC, Recorder(offset=30.0))
+    assert far[0] > 5 * close[0]
+
+
+@pytest.mark.slow
+def test_training_and_serving_backtest_the_same_model(
+    tiny_models: Path, tiny_registry: Registry
+) -> None:
+    """The calibration's scales (Keras, training) are the ones serving computes (ONNX)."""
+    import keras
+
+    served = cast(ForecastPredictor, tiny_registry.get("forecast"))
+    spec = served.spec.model_copy(update={"corrected_seasons": None})  # the network: every row
+    serving = ForecastPredictor(served.runtime, spec, served.info)
+    path = resolve_version(tiny_models / "forecast") / "model.keras"
+    training = model_forecaster(keras.saving.load_model(path, compile=False), spec)
+    rng = np.random.default_rng(7)
+    series = [list(50 + np.cumsum(rng.normal(size=n))) for n in (20, 90, 300)]
+    keys, backtest = np.array([1, 12, 24]), np.array([6, 12, 24])
+    trained = interval_scales(series, keys, backtest, spec, training)
+    np.testing.assert_allclose(
+        interval_scales(series, keys, backtest, spec, serving.point_forecasts), trained, rtol=1e-3
+    )
+    assert not np.allclose(interval_scales(series, keys, backtest, spec), trained, rtol=1e-6)
 
 
 @given(st.lists(st.floats(0.005, 0.995), min_size=2, max_size=12), st.integers(1, 40))
