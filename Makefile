@@ -82,22 +82,11 @@ overload: install
 soak: install
 	$(PY) -m bench.soak $(SOAK_ARGS)
 
-# Hot reload (issue 12): /forecast at 32 connections while versions are published and removed,
-# then 50 reload cycles for memory; ~3 minutes. Writes bench/results/reload.md.
-.PHONY: bench-reload
-bench-reload: install
-	$(PY) -m bench.reload $(RELOAD_ARGS)
-
-# Protocols (issue 14): /forecast vs V2 JSON vs V2 binary at 32 connections, /generate vs
-# /v1/completions streaming; ~1 minute. Writes bench/results/protocols.md.
-# Tracing's cost per request, on and off (issue 16); about a minute; needs trained models.
+# Tracing's and request capture's cost per request, on and off (issue 16); about a minute; needs
+# trained models. Prints its figures. Options: make bench-tracing BENCH_ARGS="--models-dir DIR"
 .PHONY: bench-tracing
 bench-tracing: install
 	$(PY) -m bench.tracing $(BENCH_ARGS)
-
-.PHONY: bench-protocols
-bench-protocols: install
-	$(PY) -m bench.protocols $(PROTOCOL_ARGS)
 
 # SEQSERVE_WORKERS=2 against one worker on /forecast, wrk pinned to one CPU; ~1 minute.
 # Writes bench/results/workers.md. Options: make bench-workers BENCH_ARGS="--rounds 3"

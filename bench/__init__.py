@@ -1,7 +1,9 @@
-"""Serving benchmark (issue 4, part 5): `python -m bench` or `make bench`.
+"""Benchmarks of the service: each tool measures and reports, none asserts (README: Benchmarks).
 
-Starts the real service, a hello-world ceiling server and a plain FastAPI + ONNX Runtime baseline
-server, each as its own uvicorn process on loopback, drives them with wrk (or an asyncio client
-when wrk is missing), benchmarks streaming generation, start-up time and memory, and prints one
-markdown report that is also written to `bench/results/latest.md`.
+`python -m bench` (`make bench`; cli.py, scenarios.py, report.py) starts the real service, a
+hello-world ceiling and a baseline server on loopback and writes bench/results/latest.md;
+`bench.overload`, `bench.soak` and `bench.workers` start the service under other loads;
+`bench.tracing`, `bench.forecast_cost`, `bench.forecast_probes` and `bench.text_costs` measure
+in-process. What they share is one module each: options, payloads, procs and service, metrics,
+load / closedloop / openloop (with jobs and client), machine, markdown.
 """

@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from bench.markdown import write_report
 from bench.options import RESULTS, WithData, WithLoad, option, parse
-from bench.report import cpu_busy
+from bench.procs import INTERRUPTED
 from bench.scenarios import Bench
-from bench.service import INTERRUPTED, check_models, stop_on_sigterm, write_report
+from bench.service import prepare
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = parse(BenchOptions, argv, "python -m bench", __doc__)
     if options.quick:
         options = replace(options, duration=3.0, warmup=1.0)
-    check_models(options.models_dir)
-    stop_on_sigterm()
+    busy = prepare(options.models_dir)
     bench = Bench(options)
-    busy = cpu_busy()
-    print(f"other work keeps the CPUs {busy:.0%} busy; load generator: {options.generator}")
     try:
         bench.run_ceiling_and_service()
     except KeyboardInterrupt:

@@ -1,6 +1,6 @@
 """Per-call CPU cost of the forecast predictor: numpy preprocessing, then ONNX, in-process.
 
-`python -m bench.forecast_cost models/forecast/1`: one 336-value hourly-looking series (season
+`python -m bench.forecast_cost [models/forecast/1]`: one 336-value hourly-looking series (season
 inferred, then `freq` hourly) and 32 such series in one call. CPU time per call (best of five
 rounds of `repeats` calls), after one call that compiles the base kernel. With a model trained
 with intervals, also the whole predictor call (48 steps) without and with 80% and 95% intervals.
@@ -9,30 +9,51 @@ with intervals, also the whole predictor call (48 steps) without and with 80% an
 from __future__ import annotations
 
 import math
-import sys
 import time
 import timeit
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from app.artifacts import ForecastPreprocessing, read_metadata
+from app.artifacts import ForecastPreprocessing, read_metadata, resolve_version
 from app.forecast_intervals import level_probabilities
 from app.preprocessing import forecast_inputs
 from app.runtime.onnx import OnnxRuntime
 from app.tasks.base import ModelInfo
 from app.tasks.forecast import ForecastPredictor
+from bench.options import Options, option, parse
 
 
-def main(version_dir: Path, repeats: int = 100) -> None:
-    spec = read_metadata(version_dir).preprocessing
+@dataclass(frozen=True)
+class VersionOptions(Options):
+    version_dir: Path | None = option(
+        None, "a forecast version directory (default: the latest under --models-dir)",
+        positional=True, nargs="?",
+    )  # fmt: skip
+
+    @property
+    def forecast_dir(self) -> Path:
+        return self.version_dir or resolve_version(self.models_dir / "forecast")
+
+
+def forecast_predictor(version_dir: Path) -> ForecastPredictor:
+    """The predictor on one ONNX Runtime thread, without the service's batching or drift
+    profile: only the work of one call."""
+    metadata = read_metadata(version_dir)
+    spec = metadata.preprocessing
     assert isinstance(spec, ForecastPreprocessing)
     runtime = OnnxRuntime(version_dir / "model.onnx", 1)
-    metadata = read_metadata(version_dir)
     info = ModelInfo(name="forecast", version="?")
-    model = ForecastPredictor(runtime, spec, info, intervals=metadata.intervals)
+    return ForecastPredictor(runtime, spec, info, intervals=metadata.intervals)
+
+
+def main(argv: list[str] | None = None, repeats: int = 100) -> None:
+    options = parse(VersionOptions, argv, "python -m bench.forecast_cost", __doc__)
+    model = forecast_predictor(options.forecast_dir)
+    spec = model.spec
     one = [100 + 20 * math.sin(2 * math.pi * t / 24) for t in range(336)]
     noise = np.random.default_rng(0).normal(size=(32, 336))
     many = [list(np.array(one) + row) for row in noise]
@@ -63,4 +84,4 @@ def _per_call(call: Callable[[], object], repeats: int) -> float:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main()

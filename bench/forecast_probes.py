@@ -1,22 +1,17 @@
 """The sanity probes of tests/test_forecast_probes.py, run through a trained artifact.
 
-`python -m bench.forecast_probes models/forecast/1`: for each probe, the largest error of the
+`python -m bench.forecast_probes [models/forecast/1]`: for each probe, the largest error of the
 served forecast (base + the trained correction) and of the base alone over 48 steps, relative to
 the scale the test states (the true value for the line, the amplitude for cycles, ...).
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 
-from app.artifacts import ForecastPreprocessing, read_metadata
 from app.preprocessing import forecast_inputs
-from app.runtime.onnx import OnnxRuntime
-from app.tasks.base import ModelInfo
-from app.tasks.forecast import ForecastPredictor
+from bench.forecast_cost import VersionOptions, forecast_predictor
+from bench.options import parse
 
 H = 48
 
@@ -48,12 +43,10 @@ def probes() -> dict[str, tuple[np.ndarray, np.ndarray, float]]:
     return cases
 
 
-def main(version_dir: Path) -> None:
-    spec = read_metadata(version_dir).preprocessing
-    assert isinstance(spec, ForecastPreprocessing)
-    model = ForecastPredictor(
-        OnnxRuntime(version_dir / "model.onnx", 1), spec, ModelInfo(name="forecast", version="?")
-    )
+def main(argv: list[str] | None = None) -> None:
+    options = parse(VersionOptions, argv, "python -m bench.forecast_probes", __doc__)
+    model = forecast_predictor(options.forecast_dir)
+    spec = model.spec
     print(f"{'probe':<46} {'season':>6} {'model':>9} {'base':>9}")
     for name, (history, truth, unit) in probes().items():
         scale = np.abs(truth) if unit == 0.0 else unit
@@ -65,4 +58,4 @@ def main(version_dir: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main()

@@ -1,8 +1,8 @@
 """Closed-loop HTTP load: N connections each sending the next request as soon as one returns.
 
 wrk does the work when it is installed (C, one thread: little CPU taken from the server on a
-small machine); otherwise an asyncio client on bench/client.py does the same, less efficiently.
-Both return a LoadResult with throughput, latency percentiles and errors (non-2xx included).
+small machine); otherwise bench/closedloop.py does the same in asyncio, less efficiently. Both
+return a LoadResult with throughput, latency percentiles and errors (non-2xx included).
 """
 
 from __future__ import annotations
@@ -12,13 +12,15 @@ import json
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from bench.client import Connection
+from bench.closedloop import closed_loop
+from bench.jobs import post
+from bench.procs import HOST, Server
 
 LUA_SCRIPT = Path(__file__).with_name("post.lua")
 Generator = Literal["wrk", "python"]
@@ -52,6 +54,25 @@ def pick_generator(preferred: str) -> Generator:
     if preferred == "python" or shutil.which("wrk") is None:
         return "python"
     return "wrk"
+
+
+def measure(
+    generator: Generator,
+    server: Server,
+    path: str,
+    bodies: Sequence[bytes],
+    connections: int,
+    seconds: float,
+    warmup: float,
+    headers: dict[str, str] | None = None,
+) -> LoadResult:
+    """`warmup` seconds of load (if any), then `seconds` measured, with the server's CPU."""
+    url = server.url + path
+    if warmup > 0:
+        run_load(generator, url, bodies, connections, warmup, headers)
+    cpu_before = server.cpu_seconds()
+    result = run_load(generator, url, bodies, connections, seconds, headers)
+    return replace(result, server_cpu_s=server.cpu_seconds() - cpu_before)
 
 
 def run_load(
@@ -118,50 +139,25 @@ async def _run_python(
     headers: dict[str, str],
     timeout: float,
 ) -> LoadResult:
-    host, port, path = _split_url(url)
-    latencies: list[float] = []
-    errors = 0
-    started = time.perf_counter()
-    deadline = started + seconds
-
-    async def worker(offset: int) -> None:
-        nonlocal errors
-        index = offset
-        while time.perf_counter() < deadline:
-            try:
-                async with Connection(host, port, headers) as connection:
-                    while time.perf_counter() < deadline:
-                        body = bodies[index % len(bodies)]
-                        index += 1
-                        sent = time.perf_counter()
-                        request = connection.request("POST", path, body)
-                        status, _ = await asyncio.wait_for(request, timeout)
-                        latencies.append(time.perf_counter() - sent)
-                        errors += not 200 <= status < 300
-            except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError):
-                errors += 1  # a new connection is opened for the rest of the run
-
-    await asyncio.gather(*(worker(i) for i in range(connections)))
-    elapsed = time.perf_counter() - started
-    latencies.sort()
+    where = urlsplit(url)
+    jobs = [post(where.path, body) for body in bodies]
+    records, elapsed = await closed_loop(
+        where.hostname or HOST, where.port or 80, lambda i: jobs[i % len(jobs)], connections,
+        seconds, timeout=timeout, headers=headers,
+    )  # fmt: skip
+    latencies = [r.latency for r in records if r.answer is not None]
     return LoadResult(
         requests=len(latencies),
         seconds=elapsed,
-        p50_ms=_percentile(latencies, 0.50) * 1000,
-        p99_ms=_percentile(latencies, 0.99) * 1000,
-        errors=errors,
+        p50_ms=percentile(latencies, 0.50) * 1000,
+        p99_ms=percentile(latencies, 0.99) * 1000,
+        errors=sum(r.answer is None or not 200 <= r.answer.status < 300 for r in records),
     )
 
 
-def _percentile(ordered: Sequence[float], fraction: float) -> float:
-    if not ordered:
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile of unsorted `values`; NaN when there are none."""
+    if not values:
         return float("nan")
+    ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-def _split_url(url: str) -> tuple[str, int, str]:
-    """http://host:port/path -> (host, port, /path)."""
-    rest = url.removeprefix("http://")
-    authority, _, path = rest.partition("/")
-    host, _, port = authority.partition(":")
-    return host, int(port or 80), "/" + path

@@ -9,61 +9,19 @@ connection busy for `max_wait` seconds is given up unsent ("unsent": the pool is
 who cannot even get through would give up); one sent that gets no answer within `timeout` is
 given up too ("unanswered").
 
-Jobs are small coroutines that use one connection: `post()` for a JSON request, `stream()` for a
-server-sent-event generation (optionally dropping the connection after some characters).
+What each request is comes from `pick(i)`: a label and a job of bench/jobs.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
 
-from bench.client import Connection, Head
-from bench.streams import parse_event
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    kind: str = ""  # the error body's "type" ("overloaded", "validation_error", ...)
-    retry_after: str | None = None
-    keep: bool = True  # the connection can carry another request
-    head_s: float = 0.0  # send to the status line and headers
-    first_token_s: float | None = None  # streams: send to the first `token` event
-    chars: int = 0  # streams: characters received
-    note: str = ""  # streams: "done", "no done event" or "disconnected" (on purpose)
-
-
-Job = Callable[[Connection], Awaitable[Answer]]
-
-
-@dataclass(frozen=True)
-class Record:
-    label: str
-    scheduled: float  # seconds from the start of the run
-    sent: float | None  # None: never got a connection
-    done: float
-    answer: Answer | None  # None: no answer (see `error`)
-    error: str = ""  # "connection" (refused, reset, closed), "unsent", "unanswered", ...
-    connect: float | None = None  # seconds to open a new connection first; None: reused one
-
-    @property
-    def latency(self) -> float:
-        """Send to the end of the answer."""
-        return self.done - (self.sent if self.sent is not None else self.scheduled)
-
-    @property
-    def from_schedule(self) -> float:
-        """Scheduled start to the end of the answer: what a user arriving then would wait."""
-        return self.done - self.scheduled
+from bench.client import Connection
+from bench.jobs import CONNECTION_ERRORS, Answer, Job, Record
 
 
 @dataclass
@@ -75,12 +33,6 @@ class OpenLoopResult:
     connections_opened: int = 0
     peak_busy: int = 0  # most connections in use at once
     client_cpu_s: float = 0.0  # CPU this (client) process used meanwhile
-
-    def count(self, predicate: Callable[[Record], bool]) -> int:
-        return sum(1 for r in self.records if predicate(r))
-
-
-CONNECTION_ERRORS = (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError)
 
 
 @dataclass
@@ -210,116 +162,3 @@ async def open_loop(
     result.connections_opened, result.peak_busy = pool.opened, pool.peak_busy
     result.client_cpu_s = time.process_time() - cpu_before
     return result
-
-
-async def probed(
-    coroutine: Awaitable[T], host: str, port: int, every: float = 0.05, timeout: float = 10.0
-) -> tuple[T, list[float]]:
-    """Await `coroutine` while timing a `GET /health` every `every` seconds on a connection of
-    its own: how long the service's event loop takes to get to a request that costs nothing.
-    A probe that fails or times out counts as `timeout` seconds."""
-    latencies: list[float] = []
-
-    async def probe() -> None:
-        while True:
-            try:
-                async with Connection(host, port) as connection:
-                    while True:
-                        sent = time.perf_counter()
-                        await asyncio.wait_for(connection.request("GET", "/health"), timeout)
-                        latencies.append(time.perf_counter() - sent)
-                        await asyncio.sleep(every)
-            except (TimeoutError, *CONNECTION_ERRORS):
-                latencies.append(timeout)
-
-    task = asyncio.create_task(probe())
-    try:
-        return await coroutine, latencies
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-def run(coroutine: Coroutine[Any, Any, T]) -> T:
-    """asyncio.run on uvloop when it is installed (it comes with uvicorn[standard]): the load
-    generator shares the machine with the server, so its CPU per request matters."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(coroutine)
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(coroutine)
-
-
-async def read_answer(connection: Connection, head: Head, head_s: float) -> Answer:
-    """Read the rest of a (short, not streamed) response into an Answer."""
-    body = b"".join([chunk async for chunk in connection.body_chunks(head)])
-    kind = ""
-    if head.status >= 400:
-        with contextlib.suppress(ValueError, AttributeError):
-            kind = str(json.loads(body).get("type", ""))
-    return Answer(
-        head.status,
-        kind,
-        head.headers.get("retry-after"),
-        keep=head.headers.get("connection", "").lower() != "close",
-        head_s=head_s,
-    )
-
-
-def post(
-    path: str, body: bytes, content_type: str = "application/json", method: str = "POST"
-) -> Job:
-    async def job(connection: Connection) -> Answer:
-        sent = time.perf_counter()
-        head = await connection.send(method, path, body, content_type)
-        return await read_answer(connection, head, time.perf_counter() - sent)
-
-    return job
-
-
-def stream(body: bytes, disconnect_after: int | None = None) -> Job:
-    """POST /generate with `"stream": true` in `body`; read the events to `done`, or drop the
-    connection once `disconnect_after` characters have arrived (a client that goes away)."""
-
-    async def job(connection: Connection) -> Answer:
-        sent = time.perf_counter()
-        head = await connection.send("POST", "/generate", body)
-        head_s = time.perf_counter() - sent
-        if head.status != 200:
-            return await read_answer(connection, head, head_s)
-        first: float | None = None
-        chars, done, buffer = 0, False, b""
-        async with contextlib.aclosing(connection.body_chunks(head)) as chunks:
-            async for chunk in chunks:
-                buffer += chunk
-                *events, buffer = buffer.split(b"\n\n")
-                for event in events:
-                    name, data = parse_event(event)
-                    if name == "token":
-                        first = first if first is not None else time.perf_counter() - sent
-                        chars += len(json.loads(data)["text"])
-                        if disconnect_after is not None and chars >= disconnect_after:
-                            return Answer(
-                                200,
-                                keep=False,
-                                head_s=head_s,
-                                first_token_s=first,
-                                chars=chars,
-                                note="disconnected",
-                            )
-                    elif name == "done":
-                        done = True
-        note = "done" if done else "no done event"
-        return Answer(200, head_s=head_s, first_token_s=first, chars=chars, note=note)
-
-    return job
-
-
-def percentile(values: Sequence[float], fraction: float) -> float:
-    """Nearest-rank percentile of unsorted `values`; NaN when there are none."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]

@@ -28,7 +28,8 @@ def default_models_dir() -> Path:
 
 
 def option(default: Any = None, help: str = "", factory: Any = None, **argparse: Any) -> Any:
-    """A field with its command-line help; `argparse` takes e.g. choices=... or nargs="*"."""
+    """A field with its command-line help; `argparse` takes e.g. choices=... or nargs="*", and
+    positional=True for an argument without a flag."""
     metadata = {"help": help, **argparse}
     if factory is not None:
         return dataclasses.field(default_factory=factory, metadata=metadata)
@@ -77,7 +78,8 @@ def parse(kind: type[OptionsT], argv: Sequence[str] | None, prog: str, doc: str 
     )
     hints = typing.get_type_hints(kind)
     for field in dataclasses.fields(kind):
-        flag, extra = "--" + field.name.replace("_", "-"), dict(field.metadata)
+        extra = dict(field.metadata)
+        flag = field.name if extra.pop("positional", False) else "--" + field.name.replace("_", "-")
         default = (
             field.default_factory()
             if field.default_factory is not dataclasses.MISSING

@@ -54,7 +54,7 @@ def forecast_bodies(count: int = 8, seed: int = 0) -> list[bytes]:
 
 def sentiment_bodies(data_dir: Path | None, count: int = 16, seed: int = 0) -> list[bytes]:
     """`count` different /sentiment bodies {"text": ...} of IMDB length."""
-    texts = _imdb_reviews(data_dir / IMDB_TEST, count) if data_dir else []
+    texts = imdb_reviews(data_dir, count) if data_dir else []
     if len(texts) < count:
         rng = random.Random(seed)
         texts += [_synthetic_review(rng) for _ in range(count - len(texts))]
@@ -74,14 +74,20 @@ def generate_body(max_tokens: int = 500, prompt: str = "ROMEO:\n") -> bytes:
     return _json(body)
 
 
-def _imdb_reviews(path: Path, count: int) -> list[str]:
+def imdb_reviews(
+    data_dir: Path, count: int, every: int = 1, lengths: tuple[int, int] | None = REVIEW_CHARS
+) -> list[str]:
+    """Up to `count` IMDB test reviews the service accepts, from every `every`-th row, of
+    `lengths` characters when given ([] without the dataset)."""
+    path = data_dir / IMDB_TEST
     if not path.is_file():
         return []
     texts: list[str] = []
     with lzma.open(path, "rt", encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
+        for i, row in enumerate(csv.DictReader(handle)):
             text = row.get("text") or ""
-            if REVIEW_CHARS[0] <= len(text) <= REVIEW_CHARS[1] and not _CONTROL.search(text):
+            fits = lengths is None or lengths[0] <= len(text) <= lengths[1]
+            if i % every == 0 and fits and not _CONTROL.search(text):
                 texts.append(text)
                 if len(texts) == count:
                     break

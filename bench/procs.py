@@ -17,8 +17,12 @@ import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
+
+import psutil
 
 HOST = "127.0.0.1"
+INTERRUPTED = "\ninterrupted: every server started has been stopped"
 
 
 def free_port() -> int:
@@ -55,31 +59,55 @@ class Server:
             return ""
         return "\n".join(text.splitlines()[-lines:])
 
+    def get(self, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
+        """Status and body of a GET; (0, b"") when nothing answered."""
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=timeout) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return 0, b""
+
     def wait_ready(self, path: str, timeout: float) -> float:
-        """Poll `path` until it answers 200; seconds from spawn to that answer."""
+        """Poll `path` until it answers 200 (not listening yet, or 503 while models load);
+        seconds from spawn to that answer."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise ServerFailed(
                     f"{self.name} exited with code {self.process.returncode}:\n{self.log_tail()}"
                 )
-            try:
-                with urllib.request.urlopen(self.url + path, timeout=1) as response:
-                    if response.status == 200:
-                        self.ready_seconds = time.perf_counter() - self.started_at
-                        return self.ready_seconds
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass  # not listening yet, or 503 while models load
+            if self.get(path, timeout=1)[0] == 200:
+                self.ready_seconds = time.perf_counter() - self.started_at
+                return self.ready_seconds
             time.sleep(0.01)
         raise ServerFailed(f"{self.name} not ready after {timeout:.0f} s:\n{self.log_tail()}")
 
+    def _tree(self) -> list[psutil.Process]:
+        """The process and its descendants still running."""
+        try:
+            leader = psutil.Process(self.process.pid)
+            return [leader, *leader.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
     def cpu_seconds(self) -> float:
         """CPU time (user + system, all threads) used so far by the process and its descendants."""
-        return sum(_cpu_ticks(pid) for pid in _tree(self.process.pid)) / os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for process in self._tree():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = process.cpu_times()
+                total += times.user + times.system
+        return total
 
     def rss_bytes(self) -> int:
-        """Resident memory of the process and all its descendants (VmRSS, Linux only)."""
-        return sum(_vm_rss(pid) for pid in _tree(self.process.pid))
+        """Resident memory of the process and all its descendants (VmRSS)."""
+        total = 0
+        for process in self._tree():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                total += process.memory_info().rss
+        return total
 
     def stop(self, grace: float = 10.0) -> None:
         """SIGTERM the whole process group, SIGKILL it after `grace` seconds."""
@@ -97,34 +125,6 @@ class Server:
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
-
-
-def _tree(pid: int) -> list[int]:
-    """`pid` and its descendants, from /proc/<pid>/task/<tid>/children."""
-    pids, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        pids.append(current)
-        for children in Path(f"/proc/{current}/task").glob("*/children"):
-            with contextlib.suppress(OSError):
-                todo += [int(child) for child in children.read_text().split()]
-    return pids
-
-
-def _cpu_ticks(pid: int) -> int:
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        fields = stat[stat.rindex(")") + 2 :].split()
-        return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-    return 0
-
-
-def _vm_rss(pid: int) -> int:
-    with contextlib.suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024  # reported in kB
-    return 0
 
 
 @contextlib.contextmanager
@@ -161,3 +161,12 @@ def serve(
             server.stop()
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C, so the `with serve(...)` blocks stop their servers."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)

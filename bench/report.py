@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import os
 import platform
-import shutil
-import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import metadata
-from pathlib import Path
 
 from bench.load import LoadResult
+from bench.machine import (
+    cpu_model,
+    generator_version,
+    library_versions,
+    service_settings,
+    usable_cpus,
+)
 from bench.streams import GenerationResult
 
 
@@ -189,60 +192,18 @@ def target_lines(results: Sequence[Target]) -> str:
     return "\n".join(lines)
 
 
-def machine(load_generator: str, busy_before: float, settings: dict[str, str]) -> str:
+def machine(load_generator: str, busy_before: float) -> str:
     """CPU, cores, versions, and how busy the machine was (other work skews every number)."""
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    generator = load_generator
-    if load_generator == "wrk" and shutil.which("wrk"):
-        version = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)
-        generator = (version.stdout or version.stderr).split(" Copyright")[0].strip() or "wrk"
-    libraries = ", ".join(
-        f"{name} {_version(name)}" for name in ("onnxruntime", "fastapi", "uvicorn", "pydantic")
-    )
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    overrides = ", ".join(f"{k}={v}" for k, v in sorted(settings.items())) or "none"
+    overrides = ", ".join(f"{k}={v}" for k, v in sorted(service_settings().items())) or "none"
     return "\n".join(
         [
-            f"- CPU: {_cpu_model()}, {cpus} cores usable (of {os.cpu_count()})",
-            f"- Python {platform.python_version()}, {libraries}",
-            f"- load generator: {generator}; load average now (1/5/15 min): {load}; "
-            f"CPU busy with other work just before the run: {busy_before:.0%} of all cores",
+            f"- CPU: {cpu_model()}, {usable_cpus()} cores usable (of {os.cpu_count()})",
+            f"- Python {platform.python_version()}, {library_versions()}",
+            f"- load generator: {generator_version(load_generator)}; load average now "
+            f"(1/5/15 min): {load}; CPU busy with other work just before the run: "
+            f"{busy_before:.0%} of all cores",
             f"- service settings from the environment: {overrides}",
             f"- date: {time.strftime('%Y-%m-%d %H:%M %Z')}",
         ]
     )
-
-
-def cpu_busy(seconds: float = 1.0) -> float:
-    """Fraction of all CPU time spent busy over `seconds`, from /proc/stat (0 if unavailable)."""
-
-    def sample() -> tuple[int, int]:
-        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
-        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-        return sum(fields), idle
-
-    try:
-        total0, idle0 = sample()
-        time.sleep(seconds)
-        total1, idle1 = sample()
-    except (OSError, ValueError, IndexError):
-        return 0.0
-    total = total1 - total0
-    return 1 - (idle1 - idle0) / total if total else 0.0
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def _version(name: str) -> str:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "not installed"

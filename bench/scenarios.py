@@ -9,14 +9,13 @@ import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.artifacts import ONNX_FILE, resolve_version
 from bench import payloads
 from bench.client import Connection
-from bench.load import LoadResult, run_load
+from bench.load import LoadResult, measure
 from bench.options import PROJECT_ROOT, RESULTS
 from bench.procs import HOST, Server, ServerFailed, free_port, serve
 from bench.report import (
@@ -35,10 +34,6 @@ from bench.streams import GenerationResult, run_generation
 
 if TYPE_CHECKING:
     from bench.cli import BenchOptions
-
-# Settings bench/ sets for the service itself; any other SEQSERVE_* variable is passed through.
-_OWN = {"SEQSERVE_HOST", "SEQSERVE_PORT", "SEQSERVE_MODELS_DIR"}
-_SECRET = {"SEQSERVE_API_KEY"}  # reported as set, never printed
 
 
 def _baseline_skip_reason(forecast_dir: Path) -> str | None:
@@ -92,13 +87,12 @@ class Bench:
         self.headers = auth_headers()
 
     def load(self, server: Server, path: str, bodies: Sequence[bytes], connections: int) -> None:
-        url = server.url + path
         label = f"{server.name} {path}, {connections} conn{'s' if connections > 1 else ''}"
         print(f"  {label}: {self.o.warmup:.0f} s warm-up + {self.o.duration:.0f} s", flush=True)
-        run_load(self.o.generator, url, bodies, connections, self.o.warmup, self.headers)
-        cpu_before = server.cpu_seconds()
-        result = run_load(self.o.generator, url, bodies, connections, self.o.duration, self.headers)
-        result = replace(result, server_cpu_s=server.cpu_seconds() - cpu_before)
+        o = self.o
+        result = measure(
+            o.generator, server, path, bodies, connections, o.duration, o.warmup, self.headers
+        )
         self.results[(server.name, path, connections)] = result
         print(
             f"    {result.rps:,.0f} req/s, p50 {result.p50_ms:.2f} ms, "
@@ -195,11 +189,6 @@ class Bench:
             self.generation,
             self.startup,
         )
-        overrides = {
-            k: "(set)" if k in _SECRET else v
-            for k, v in os.environ.items()
-            if k.startswith("SEQSERVE_") and k not in _OWN
-        }
         o = self.o
         parts = [
             "## Benchmark",
@@ -230,6 +219,6 @@ class Bench:
             ),
             "",
             "### Machine",
-            machine(o.generator, busy_before, overrides),
+            machine(o.generator, busy_before),
         ]
         return "\n".join(parts) + "\n"

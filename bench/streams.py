@@ -8,20 +8,12 @@ start together and their throughput is all characters over the wall time of the 
 from __future__ import annotations
 
 import asyncio
-import json
 import statistics
 import time
 from dataclasses import dataclass
 
 from bench.client import Connection
-
-
-@dataclass(frozen=True)
-class StreamTiming:
-    characters: int
-    first_token_s: float
-    total_s: float
-    finish_reason: str | None
+from bench.jobs import stream
 
 
 @dataclass(frozen=True)
@@ -37,40 +29,6 @@ class GenerationResult:
         return self.concurrent_chars_per_s / self.single_chars_per_s
 
 
-async def _one_stream(connection: Connection, body: bytes, timeout: float) -> StreamTiming:
-    sent = time.perf_counter()
-    first: float | None = None
-    characters, finish_reason, buffer = 0, None, b""
-    head = await asyncio.wait_for(connection.send("POST", "/generate", body), timeout)
-    if head.status != 200:
-        raise RuntimeError(f"/generate answered {head.status}")
-    async for chunk in connection.body_chunks(head):
-        buffer += chunk
-        *events, buffer = buffer.split(b"\n\n")
-        for event in events:
-            name, data = parse_event(event)
-            if name == "token":
-                first = first or time.perf_counter()
-                characters += len(json.loads(data)["text"])
-            elif name == "done":
-                finish_reason = json.loads(data).get("finish_reason")
-    if first is None:
-        raise RuntimeError("/generate streamed no token")
-    return StreamTiming(characters, first - sent, time.perf_counter() - sent, finish_reason)
-
-
-def parse_event(raw: bytes) -> tuple[str, str]:
-    name, data = "message", []
-    for line in raw.decode("utf-8").splitlines():
-        field, _, value = line.partition(":")
-        value = value.removeprefix(" ")
-        if field == "event":
-            name = value
-        elif field == "data":
-            data.append(value)
-    return name, "\n".join(data)
-
-
 async def _streams(
     host: str, port: int, body: bytes, count: int, headers: dict[str, str], timeout: float
 ) -> tuple[float, int, float]:
@@ -80,15 +38,21 @@ async def _streams(
         await connection.__aenter__()
     try:
         started = time.perf_counter()
-        runs = [_one_stream(c, body, timeout) for c in connections]
-        timings = await asyncio.wait_for(asyncio.gather(*runs), timeout)
+        runs = [stream(body)(c) for c in connections]
+        answers = await asyncio.wait_for(asyncio.gather(*runs), timeout)
         wall = time.perf_counter() - started
     finally:
         for connection in connections:
             await connection.close()
-    if any(t.finish_reason is None for t in timings):
-        raise RuntimeError("a /generate stream ended without its `done` event")
-    return wall, sum(t.characters for t in timings), max(t.first_token_s for t in timings)
+    for answer in answers:
+        if answer.status != 200:
+            raise RuntimeError(f"/generate answered {answer.status}")
+        if answer.first_token_s is None:
+            raise RuntimeError("/generate streamed no token")
+        if answer.note != "done":
+            raise RuntimeError("a /generate stream ended without its `done` event")
+    firsts = [a.first_token_s for a in answers if a.first_token_s is not None]
+    return wall, sum(a.chars for a in answers), max(firsts)
 
 
 def run_generation(

@@ -5,30 +5,30 @@
   weights: its cost does not depend on them), interleaved so machine load hits both alike;
 - generate: milliseconds per generated character at batch 1, without and with the penalties.
 
-Needs the training extras (TensorFlow, tf2onnx) for the previous architecture's graph. Reports
+Every graph runs in the service's own ONNX Runtime set-up (app/runtime/, one thread). Needs
+the training extras (TensorFlow, tf2onnx) for the previous architecture's graph. Reports
 medians; asserts nothing.
 """
 
 from __future__ import annotations
 
-import csv
-import lzma
+import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import numpy as np
-import onnxruntime as ort
-
+# The tasks first, as in the service: importing app.schemas.generate before them is circular.
+from app import tasks  # noqa: F401
 from app.artifacts import SentimentPreprocessing, read_metadata, read_vocab, resolve_version
 from app.batching import Batching
-from app.config import Settings
 from app.preprocessing import encode_texts, sentiment_inputs, vocab_index
 from app.runtime import open_runtime
+from app.runtime.onnx import OnnxRuntime
 from app.schemas.generate import GenerateRequest
 from app.tasks.generate import GeneratePredictor
-from training.settings import TrainingSettings
+from bench.options import WithData, parse
+from bench.payloads import imdb_reviews
 
 REPEATS = 15
 
@@ -39,14 +39,7 @@ def median_ms(run: Callable[[], object], repeats: int = REPEATS) -> float:
         started = time.perf_counter()
         run()
         times.append(time.perf_counter() - started)
-    return 1000 * float(np.median(times))
-
-
-def imdb_reviews(count: int) -> list[str]:
-    data_dir = TrainingSettings().data_dir
-    with lzma.open(data_dir / "sentiment/imdb_test.csv.xz", "rt", encoding="utf-8") as handle:
-        rows = csv.DictReader(handle)
-        return [row["text"] for i, row in zip(range(50 * count), rows, strict=False) if i % 50 == 0]
+    return 1000 * statistics.median(times)
 
 
 def previous_sentiment_graph(max_length: int, path: Path) -> None:
@@ -61,31 +54,27 @@ def previous_sentiment_graph(max_length: int, path: Path) -> None:
     tf2onnx.convert.from_keras(model, input_signature=signature, opset=17, output_path=str(path))
 
 
-def session(path: Path) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
-def sentiment_costs(models: Path) -> None:
+def sentiment_costs(models: Path, texts: Sequence[str]) -> None:
     version_dir = resolve_version(models / "sentiment")
     spec = read_metadata(version_dir).preprocessing
     assert isinstance(spec, SentimentPreprocessing)
     index = vocab_index(read_vocab(version_dir, spec), spec)
-    texts = imdb_reviews(32)
     previous_spec = SentimentPreprocessing(max_length=spec.max_length)
     with tempfile.TemporaryDirectory() as scratch:
         previous_path = Path(scratch) / "previous.onnx"
         previous_sentiment_graph(spec.max_length, previous_path)
-        previous, current = session(previous_path), session(version_dir / "model.onnx")
+        previous, current = (
+            OnnxRuntime(previous_path, 1),
+            OnnxRuntime(version_dir / "model.onnx", 1),
+        )
         ids = encode_texts(texts, index, previous_spec)
         inputs = sentiment_inputs(texts, index, spec)
         costs = {"previous": [0.0, 0.0], "current": [0.0, 0.0]}
         for _ in range(3):  # interleaved rounds
             costs["previous"][0] += median_ms(lambda: encode_texts(texts, index, previous_spec))
             costs["current"][0] += median_ms(lambda: sentiment_inputs(texts, index, spec))
-            costs["previous"][1] += median_ms(lambda: previous.run(None, {"token_ids": ids}))
-            costs["current"][1] += median_ms(lambda: current.run(None, inputs))
+            costs["previous"][1] += median_ms(lambda: previous.run({"token_ids": ids}))
+            costs["current"][1] += median_ms(lambda: current.run(inputs))
     for name, (prepare, run) in costs.items():
         print(
             f"sentiment {name:>8}: {prepare / 3:6.1f} ms preprocessing + {run / 3:6.1f} ms model"
@@ -111,10 +100,13 @@ def generate_costs(models: Path) -> None:
         print(f"generate {name:>12}: {per_char:.3f} ms per character (batch 1)")
 
 
-def main() -> None:
-    models = Settings().models_dir
-    sentiment_costs(models)
-    generate_costs(models)
+def main(argv: list[str] | None = None) -> None:
+    options = parse(WithData, argv, "python -m bench.text_costs", __doc__)
+    texts = imdb_reviews(options.data_dir, 32, every=50, lengths=None)
+    if len(texts) < 32:
+        raise SystemExit(f"the IMDB test set is missing from {options.data_dir}")
+    sentiment_costs(options.models_dir, texts)
+    generate_costs(options.models_dir)
 
 
 if __name__ == "__main__":

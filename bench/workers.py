@@ -16,10 +16,11 @@ import statistics
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench.load import LoadResult, run_load
+from bench.load import LoadResult, measure
+from bench.markdown import table, write_report
 from bench.options import RESULTS, WithLoad, option, parse
 from bench.payloads import forecast_bodies
-from bench.service import auth_headers, check_models, running_service, write_report
+from bench.service import auth_headers, check_models, running_service
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,35 +46,35 @@ def one_run(options: WorkersOptions, workers: int) -> tuple[LoadResult, int]:
     """(load result, resident bytes of the service's process tree after it)."""
     overrides = {"SEQSERVE_WORKERS": str(workers), "SEQSERVE_LOG_LEVEL": "warning"}
     with running_service(options.models_dir, f"workers-{workers}", overrides) as server:
-        url = f"{server.url}/forecast"
         with pinned_to_last_cpu():
-            bodies = forecast_bodies()
-            run_load(options.generator, url, bodies, options.connections, 2, auth_headers())
-            result = run_load(
-                options.generator, url, bodies, options.connections, options.seconds, auth_headers()
+            result = measure(
+                options.generator,
+                server,
+                "/forecast",
+                forecast_bodies(),
+                options.connections,
+                options.seconds,
+                warmup=2,
+                headers=auth_headers(),
             )
         return result, server.rss_bytes()
 
 
 def report(runs: dict[int, list[tuple[LoadResult, int]]], options: WorkersOptions) -> str:
+    rows = [
+        (w, i, f"{r.rps:,.0f}", f"{r.p50_ms:.2f}", f"{r.p99_ms:.2f}", r.errors, f"{m / 2**20:.0f}")
+        for w, results in runs.items()
+        for i, (r, m) in enumerate(results, 1)
+    ]
+    rps = {w: statistics.median(r.rps for r, _ in results) for w, results in runs.items()}
+    memory = {w: statistics.median(m for _, m in results) for w, results in runs.items()}
     lines = [
         f"# SEQSERVE_WORKERS: /forecast at {options.connections} connections, wrk on one CPU",
         "",
         f"{os.cpu_count()} CPUs; {options.rounds} runs of {options.seconds:g} s each, "
         "alternating order.",
         "",
-        "| workers | run | req/s | p50 ms | p99 ms | errors | RSS MB |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for workers, results in runs.items():
-        for index, (load, rss) in enumerate(results, 1):
-            lines.append(
-                f"| {workers} | {index} | {load.rps:,.0f} | {load.p50_ms:.2f} | "
-                f"{load.p99_ms:.2f} | {load.errors} | {rss / 2**20:.0f} |"
-            )
-    rps = {w: statistics.median(r.rps for r, _ in results) for w, results in runs.items()}
-    memory = {w: statistics.median(m for _, m in results) for w, results in runs.items()}
-    lines += [
+        table(("workers", "run", "req/s", "p50 ms", "p99 ms", "errors", "RSS MB"), rows, "r" * 7),
         "",
         f"Median req/s, 2 workers / 1: **{rps[2] / rps[1]:.2f}x**; "
         f"memory {memory[1] / 2**20:.0f} MB -> {memory[2] / 2**20:.0f} MB "

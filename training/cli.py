@@ -61,6 +61,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int)
     p.add_argument("--time-budget", type=float, help="seconds of fitting at most")
     p.add_argument("--seed", type=int)
+    p.add_argument(
+        "--jobs",
+        type=int,
+        help="all: tasks trained at once, one process each (default: one per CPU, at most 3)",
+    )
+    # A task started by `all --jobs N` (training/parallel.py): options of other tasks are fine.
+    p.add_argument("--part-of-all", action="store_true", help=argparse.SUPPRESS)
     return p
 
 
@@ -73,7 +80,8 @@ def config_for(task: str, args: argparse.Namespace) -> Any:
         value = getattr(args, option)
         if value is not None and option in names:
             overrides[option] = value
-        elif value is not None and args.task != "all":  # `all`: options of some tasks only
+        elif value is not None and not (args.task == "all" or args.part_of_all):
+            # `all` passes every option to every task: some are for some tasks only
             flag = "--" + option.replace("_", "-")
             raise SystemExit(f"python -m training {task}: {task} has no option {flag}")
     if args.data_file is not None and "dataset" in names and args.dataset is None:
@@ -104,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from training.data.files import DataError  # after argument parsing, like the tasks
 
+    jobs = args.jobs or min(len(tasks), os.cpu_count() or 1)
+    if len(tasks) > 1 and jobs > 1:
+        return train_side_by_side(tasks, args, jobs, models_dir)
     rows = []
     for task in tasks:
         started = time.monotonic()
@@ -114,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         name = metadata.name or task
         rows.append((task, name, metadata.version, metadata.metrics, time.monotonic() - started))
-    print_summary(rows, models_dir)
+    if not args.part_of_all:  # else `all` prints one summary of every task
+        print_summary(rows, models_dir)
     return 0
 
 
@@ -134,6 +146,25 @@ def train(
 
 
 Row = tuple[str, str, int, dict[str, float], float]  # task, model, version, metrics, seconds
+
+
+def train_side_by_side(
+    tasks: list[str], args: argparse.Namespace, jobs: int, models_dir: Path
+) -> int:
+    """Each task in a process of its own, `jobs` at a time; the summary reads their artifacts."""
+    from app.artifacts import read_metadata, resolve_version
+    from training.parallel import train_in_parallel
+
+    rows, failed = [], 0
+    for task, code, seconds in train_in_parallel(tasks, args, jobs):
+        if code != 0:
+            print(f"error: {task}: training exited with code {code}", file=sys.stderr)
+            failed = failed or code
+            continue
+        metadata = read_metadata(resolve_version(models_dir / task))
+        rows.append((task, task, metadata.version, metadata.metrics, seconds))
+    print_summary(rows, models_dir)
+    return failed
 
 
 def print_summary(rows: list[Row], models_dir: Path) -> None:

@@ -3,27 +3,24 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 from collections.abc import Sequence
 
 from app.config import Settings
 from bench import overload
+from bench.markdown import write_report
 from bench.options import parse
 from bench.overload.options import OverloadOptions
 from bench.overload.report import report, run_notes
 from bench.overload.results import ForecastRun, StreamRun
 from bench.overload.runs import forecast_run, stream_run
-from bench.report import cpu_busy
-from bench.service import INTERRUPTED, check_models, running_service, stop_on_sigterm, write_report
+from bench.procs import INTERRUPTED
+from bench.service import prepare, running_service
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     o = parse(OverloadOptions, argv, "python -m bench.overload", overload.__doc__)
-    check_models(o.models_dir)
-    stop_on_sigterm()
-    busy = cpu_busy()
-    print(f"other work keeps the CPUs {busy:.0%} busy; load average {os.getloadavg()[0]:.2f}")
+    busy = prepare(o.models_dir)
     configured = Settings()
     runs: list[ForecastRun] = []
     streams: StreamRun | None = None

@@ -3,10 +3,10 @@ the numbers imply."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
-from bench.openloop import percentile
+from bench.load import percentile
+from bench.markdown import table
 from bench.overload.options import OverloadOptions as Options
 from bench.overload.results import ForecastRun, StreamRun, by_status, is_other, is_shed, latencies
 from bench.overload.tables import forecast_table, ms, stream_table
@@ -17,7 +17,7 @@ def run_notes(o: Options, runs: Sequence[ForecastRun], s: StreamRun | None) -> l
     """What the numbers imply, in words, so the report reads on its own."""
     notes = []
     for r in runs:
-        unsent = r.result.count(lambda x: x.error == "unsent")
+        unsent = sum(x.error == "unsent" for x in r.result.records)
         answered = [x.latency for x in r.result.records if x.answer is not None]
         if unsent and answered:
             mean = sum(answered) / len(answered)
@@ -68,11 +68,11 @@ def run_notes(o: Options, runs: Sequence[ForecastRun], s: StreamRun | None) -> l
     return notes
 
 
-def checks(o: Options, runs: Sequence[ForecastRun], s: StreamRun | None) -> list[str]:
-    lines = ["| check | result | |", "|---|---|---|"]
+def checks(o: Options, runs: Sequence[ForecastRun], s: StreamRun | None) -> str:
+    rows: list[tuple[str, str, str]] = []
 
     def add(name: str, measured: str, passed: bool) -> None:
-        lines.append(f"| {name} | {measured} | {'pass' if passed else '**FAIL**'} |")
+        rows.append((name, measured, "pass" if passed else "**FAIL**"))
 
     for r in runs:
         shed_p99 = percentile(latencies(r.shed), 0.99) * 1000
@@ -108,14 +108,12 @@ def checks(o: Options, runs: Sequence[ForecastRun], s: StreamRun | None) -> list
         )
         assert s.after is not None
         add("generate: alive and ready afterwards", s.after.text(), s.after.ok)
-    return lines
+    return table(("check", "result", ""), rows, "lll")
 
 
 def report(
     o: Options, runs: Sequence[ForecastRun], s: StreamRun | None, busy: float, notes: list[str]
 ) -> str:
-    settings = {k: v for k, v in os.environ.items() if k.startswith("SEQSERVE_")}
-    settings.pop("SEQSERVE_API_KEY", None)
     parts = [
         "## Overload",
         f"`/forecast`: capacity measured closed loop ({o.capacity_connections} connections, "
@@ -140,8 +138,8 @@ def report(
             stream_table(s),
             "",
         ]
-    parts += ["### Checks", *checks(o, runs, s), ""]
+    parts += ["### Checks", checks(o, runs, s), ""]
     if notes:
         parts += ["### Notes", *(f"- {note}" for note in notes), ""]
-    parts += ["### Machine", machine(o.generator, busy, settings)]
+    parts += ["### Machine", machine(o.generator, busy)]
     return "\n".join(parts) + "\n"

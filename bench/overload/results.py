@@ -1,31 +1,16 @@
-"""What an overload run found: the service afterwards, the /forecast and /generate runs, and how
-their answers are told apart (served, shed with 503 `overloaded`, anything else)."""
+"""What an overload run found: the /forecast and /generate runs, and how their answers are told
+apart (served, shed with 503 `overloaded`, anything else)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from bench.jobs import Answer, Record
 from bench.load import LoadResult
-from bench.openloop import Answer, OpenLoopResult, Record
-
-
-@dataclass(frozen=True)
-class After:
-    """The service right after a run."""
-
-    alive: bool
-    health: int
-    ready: int
-    rss_mb: float
-
-    @property
-    def ok(self) -> bool:
-        return self.alive and self.health == 200 and self.ready == 200
-
-    def text(self) -> str:
-        alive = "alive" if self.alive else "**DEAD**"
-        return f"{alive}, /health {self.health}, /ready {self.ready}"
+from bench.metrics import delta
+from bench.openloop import OpenLoopResult
+from bench.service import Health
 
 
 def is_shed(answer: Answer | None) -> bool:
@@ -44,8 +29,7 @@ def service_delta(
 ) -> dict[tuple[str, str], float]:
     """Answers by (endpoint, status) the service counted between two /metrics scrapes, without
     this tool's own probes. Requests refused before routing are counted as "unmatched"."""
-    delta = {key: n - before.get(key, 0.0) for key, n in counts.items()}
-    return {key: n for key, n in delta.items() if n and key[0] not in PROBES}
+    return {key: n for key, n in delta(counts, before).items() if n and key[0] not in PROBES}
 
 
 def by_status(delta: dict[tuple[str, str], float], status: str) -> float:
@@ -61,7 +45,7 @@ class ForecastRun:
     server_cpu_s: float  # during the open-loop run
     server_delta: dict[tuple[str, str], float]  # what the service's /metrics counted meanwhile
     rss_before_mb: float
-    after: After
+    after: Health
     probe: list[float]  # GET /health answer times during the open-loop run
     calls_at_capacity: dict[str, float]  # model_calls() deltas over the capacity run
     calls: dict[str, float]  # ... and over the open-loop run
@@ -94,10 +78,6 @@ class ForecastRun:
         return max(0.0, (1000 * self.server_cpu_s - ok * per_200) / shed)
 
 
-def calls_delta(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
-    return {k: v - before.get(k, 0.0) for k, v in after.items()}
-
-
 def connect_times(r: ForecastRun) -> list[float]:
     return [x.connect for x in r.result.records if x.connect is not None]
 
@@ -116,7 +96,7 @@ class StreamRun:
     records: list[Record] = field(default_factory=list)
     elapsed: float = 0.0
     server_statuses: str = ""
-    after: After | None = None
+    after: Health | None = None
     probe: list[float] = field(default_factory=list)
     steps_over_limit: str = "-"  # engine steps with more streams than the limit (/metrics)
 

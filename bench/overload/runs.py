@@ -3,49 +3,80 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from dataclasses import replace
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from bench import payloads
-from bench.client import Connection
-from bench.load import run_load
-from bench.openloop import CONNECTION_ERRORS, Job, Record, open_loop, post, probed, run, stream
+from bench.client import Connection, run
+from bench.closedloop import closed_loop
+from bench.jobs import CONNECTION_ERRORS, post, stream
+from bench.load import LoadResult, measure, run_load
+from bench.metrics import batch_rows, delta, model_calls, server_counts
+from bench.openloop import open_loop
 from bench.overload.options import OverloadOptions as Options
 from bench.overload.results import (
-    After,
     ForecastRun,
     StreamRun,
-    calls_delta,
     latencies,
     service_delta,
 )
 from bench.overload.tables import ms, statuses_text
 from bench.procs import HOST, Server
-from bench.service import (
-    auth_headers,
-    batch_rows,
-    health_check,
-    model_calls,
-    server_counts,
-)
+from bench.service import auth_headers, health_check
+
+T = TypeVar("T")
+Calls = dict[str, float]  # model_calls() totals
 
 
-def after_run(server: Server) -> After:
-    alive, health, ready = health_check(server)
-    return After(alive, health, ready, server.rss_bytes() / 2**20)
+async def probed(
+    coroutine: Awaitable[T], host: str, port: int, every: float = 0.05, timeout: float = 10.0
+) -> tuple[T, list[float]]:
+    """Await `coroutine` while timing a `GET /health` every `every` seconds on a connection of
+    its own: how long the service's event loop takes to get to a request that costs nothing.
+    A probe that fails or times out counts as `timeout` seconds."""
+    latencies: list[float] = []
+
+    async def probe() -> None:
+        while True:
+            try:
+                async with Connection(host, port) as connection:
+                    while True:
+                        sent = time.perf_counter()
+                        await asyncio.wait_for(connection.request("GET", "/health"), timeout)
+                        latencies.append(time.perf_counter() - sent)
+                        await asyncio.sleep(every)
+            except (TimeoutError, *CONNECTION_ERRORS):
+                latencies.append(timeout)
+
+    task = asyncio.create_task(probe())
+    try:
+        return await coroutine, latencies
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def _capacity(o: Options, server: Server, bodies: list[bytes]) -> tuple[LoadResult, Calls]:
+    """Closed loop after a warm-up: what the service serves, and its model calls meanwhile."""
+    headers = auth_headers()
+    run_load(
+        o.generator, server.url + "/forecast", bodies, o.capacity_connections, o.warmup, headers
+    )
+    before = model_calls(server, "forecast")
+    capacity = measure(
+        o.generator, server, "/forecast", bodies, o.capacity_connections, o.capacity_seconds,
+        warmup=0, headers=headers,
+    )  # fmt: skip
+    return capacity, delta(model_calls(server, "forecast"), before)
 
 
 def forecast_run(o: Options, server: Server, label: str) -> ForecastRun:
     bodies = payloads.forecast_bodies()
-    url, headers = server.url + "/forecast", auth_headers()
     print(f"[{label}] capacity: {o.warmup:g} s warm-up + {o.capacity_seconds:g} s", flush=True)
-    run_load(o.generator, url, bodies, o.capacity_connections, o.warmup, headers)
-    cpu, calls_before = server.cpu_seconds(), model_calls(server, "forecast")
-    capacity = run_load(
-        o.generator, url, bodies, o.capacity_connections, o.capacity_seconds, headers
-    )
-    capacity = replace(capacity, server_cpu_s=server.cpu_seconds() - cpu)
-    calls_at_capacity = calls_delta(model_calls(server, "forecast"), calls_before)
+    capacity, calls_at_capacity = _capacity(o, server, bodies)
     rate = o.factor * capacity.rps
     print(
         f"[{label}] capacity {capacity.rps:,.0f} req/s (p99 {capacity.p99_ms:.0f} ms, "
@@ -54,87 +85,33 @@ def forecast_run(o: Options, server: Server, label: str) -> ForecastRun:
     )
     jobs = [post("/forecast", body) for body in bodies]
     rss_before = server.rss_bytes() / 2**20
-    before, cpu = server_counts(server), server.cpu_seconds()
-    calls_before = model_calls(server, "forecast")
+    counts, calls = server_counts(server), model_calls(server, "forecast")
+    cpu = server.cpu_seconds()
     load = open_loop(
-        HOST,
-        server.port,
-        rate,
-        o.seconds,
-        lambda i: ("forecast", jobs[i % len(jobs)]),
-        connections=o.connections,
-        max_wait=o.max_wait,
-        timeout=o.timeout,
-        headers=headers,
-    )
+        HOST, server.port, rate, o.seconds, lambda i: ("forecast", jobs[i % len(jobs)]),
+        connections=o.connections, max_wait=o.max_wait, timeout=o.timeout, headers=auth_headers(),
+    )  # fmt: skip
     result, probe = run(probed(load, HOST, server.port))
-    server_cpu = server.cpu_seconds() - cpu
-    after = after_run(server)
-    delta = service_delta(server_counts(server), before)
-    calls = calls_delta(model_calls(server, "forecast"), calls_before)
     found = ForecastRun(
-        label,
-        capacity,
-        rate,
-        result,
-        server_cpu,
-        delta,
-        rss_before,
-        after,
-        probe,
-        calls_at_capacity,
-        calls,
+        label=label,
+        capacity=capacity,
+        rate=rate,
+        result=result,
+        server_cpu_s=server.cpu_seconds() - cpu,
+        server_delta=service_delta(server_counts(server), counts),
+        rss_before_mb=rss_before,
+        after=health_check(server),
+        probe=probe,
+        calls_at_capacity=calls_at_capacity,
+        calls=delta(model_calls(server, "forecast"), calls),
     )
     print(
         f"[{label}] served {len(found.served):,}, shed {len(found.shed):,}, other "
         f"{len(found.other):,}; 200 p99 {ms(latencies(found.served), 0.99)} ms, 503 p99 "
-        f"{ms(latencies(found.shed), 0.99)} ms; {after.text()}",
+        f"{ms(latencies(found.shed), 0.99)} ms; {found.after.text()}",
         flush=True,
     )
     return found
-
-
-async def _stream_clients(
-    port: int, body: bytes, clients: int, seconds: float, pause: float, timeout: float
-) -> tuple[list[Record], float]:
-    """`clients` connections each start a stream, again and again, for `seconds`; the first
-    round starts at one instant (scheduled 0). Records are timed from the first round's start."""
-    job: Job = stream(body)
-    records: list[Record] = []
-    connections = [Connection(HOST, port, auth_headers()) for _ in range(clients)]
-    await asyncio.gather(*(c.__aenter__() for c in connections))
-    start = time.perf_counter()
-    deadline = start + seconds
-
-    async def client(connection: Connection | None) -> None:
-        first = True
-        while time.perf_counter() < deadline:
-            sent = time.perf_counter() - start
-            try:
-                if connection is None:
-                    connection = Connection(HOST, port, auth_headers())
-                    await connection.__aenter__()
-                    sent = time.perf_counter() - start
-                answer = await asyncio.wait_for(job(connection), timeout)
-                error = ""
-            except TimeoutError:
-                answer, error = None, "unanswered"
-            except CONNECTION_ERRORS:
-                answer, error = None, "connection"
-            done = time.perf_counter() - start
-            records.append(Record("generate", 0.0 if first else sent, sent, done, answer, error))
-            first = False
-            if answer is None or not answer.keep:
-                if connection is not None:
-                    await connection.close()
-                connection = None
-            if answer is None or answer.status != 200:
-                await asyncio.sleep(pause)
-        if connection is not None:
-            await connection.close()
-
-    await asyncio.gather(*(client(c) for c in connections))
-    return records, time.perf_counter() - start
 
 
 def stream_run(o: Options, server: Server, limit: int, in_flight: int | None) -> StreamRun:
@@ -142,12 +119,16 @@ def stream_run(o: Options, server: Server, limit: int, in_flight: int | None) ->
     print(f"[generate] {clients} stream clients (limit {limit}) for {o.stream_seconds:g} s")
     body = payloads.generate_body(o.stream_tokens)
     before, rows_before = server_counts(server), batch_rows(server, "generate")
-    load = _stream_clients(server.port, body, clients, o.stream_seconds, o.retry_pause, o.timeout)
+    job = stream(body)
+    load = closed_loop(
+        HOST, server.port, lambda _: job, clients, o.stream_seconds, timeout=o.timeout,
+        headers=auth_headers(), pause=o.retry_pause, label="generate",
+    )  # fmt: skip
     (records, elapsed), probe = run(probed(load, HOST, server.port))
     found = StreamRun(
         limit, in_flight, clients, o.stream_seconds, o.stream_tokens, records, elapsed
     )
-    found.probe, found.after = probe, after_run(server)
+    found.probe, found.after = probe, health_check(server)
     rows = batch_rows(server, "generate")
     bounds = sorted(b for b in rows if b >= limit)
     if bounds:  # calls with more rows than the smallest bucket bound at or above the limit

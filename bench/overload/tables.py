@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from bench.openloop import Record, percentile
+from bench.jobs import Record
+from bench.load import percentile
+from bench.markdown import table
 from bench.overload.results import (
     ForecastRun,
     StreamRun,
@@ -46,89 +48,58 @@ def calls_text(calls: dict[str, float]) -> str:
     )
 
 
+def p50_p99(values: Sequence[float]) -> str:
+    return f"{ms(values, 0.5)} / {ms(values, 0.99)}"
+
+
+def forecast_column(r: ForecastRun, max_wait: float) -> dict[str, str]:
+    """One /forecast run's column of the table: row name -> value."""
+    records, middle = r.result.records, r.result.seconds / 2
+    halves = [[x.latency for x in r.served if (x.scheduled >= middle) == h] for h in (0, 1)]
+    answers = sum(1 for x in records if x.answer is not None)
+    per_answer = f"{1000 * r.server_cpu_s / answers:.2f} ms/answer" if answers else "-"
+    per_503 = r.cpu_per_503_ms()
+    elapsed = r.result.elapsed
+    return {
+        "capacity, closed loop (req/s, p99 ms)": (
+            f"{r.capacity.rps:,.0f} ({r.capacity.p99_ms:,.0f} ms)"
+        ),
+        "server CPU at capacity": f"{r.capacity.cpu_ms_per_request or 0:.2f} ms/request",
+        "offered, scheduled (req/s)": f"{r.rate:,.0f}",
+        "sent to the server (req/s)": r.per_s(sum(x.sent is not None for x in records)),
+        "**served, 200 (req/s)**": f"**{r.per_s(len(r.served))}**",
+        "**shed, 503 overloaded (req/s)**": f"**{r.per_s(len(r.shed))}**",
+        "other HTTP answers (must be 0)": f"{len(r.other):,}",
+        "connection errors": f"{sum(x.error == 'connection' for x in records):,}",
+        f"unsent: no free connection in {max_wait:g} s": (
+            f"{sum(x.error == 'unsent' for x in records):,}"
+        ),
+        "unanswered: sent, no answer in time": f"{sum(x.error == 'unanswered' for x in records):,}",
+        "200 latency p50 / p99 (ms)": p50_p99(latencies(r.served)),
+        "200 p99, 1st half / 2nd half (ms)": f"{ms(halves[0], 0.99)} / {ms(halves[1], 0.99)}",
+        "200 p99 from scheduled start (ms)": ms([x.from_schedule for x in r.served], 0.99),
+        "new connections: connect p50 / p99 (ms)": p50_p99(connect_times(r)),
+        "503 latency p50 / p99 (ms)": p50_p99(latencies(r.shed)),
+        "Retry-After on 503": retry_after_text(records),
+        "GET /health meanwhile, p50 / p99 (ms)": p50_p99(r.probe),
+        "service's own count (/metrics)": statuses_text(r.server_delta),
+        "model calls at capacity: rows, ms each": calls_text(r.calls_at_capacity),
+        "model calls during the run: rows, ms each": calls_text(r.calls),
+        "server CPU during the run": f"{r.server_cpu_s / elapsed:.2f} cores, {per_answer}",
+        "server CPU per 503 (estimate)": "-" if per_503 is None else f"{per_503:.2f} ms",
+        "client: connections opened, peak busy": (
+            f"{r.result.connections_opened:,}, {r.result.peak_busy}"
+        ),
+        "client CPU": f"{r.result.client_cpu_s / elapsed:.2f} cores",
+        "RSS before / after (MB)": f"{r.rss_before_mb:,.0f} / {r.after.rss_mb:,.0f}",
+        "afterwards": r.after.text(),
+    }
+
+
 def forecast_table(runs: Sequence[ForecastRun], max_wait: float) -> str:
-    def row(name: str, get: Callable[[ForecastRun], str]) -> str:
-        return f"| {name} | " + " | ".join(get(r) for r in runs) + " |"
-
-    def count(r: ForecastRun, error: str) -> str:
-        return f"{r.result.count(lambda x: x.error == error):,}"
-
-    def half(r: ForecastRun, second: bool) -> str:
-        middle = r.result.seconds / 2
-        return ms([x.latency for x in r.served if (x.scheduled >= middle) == second], 0.99)
-
-    def cpu(r: ForecastRun) -> str:
-        answers = sum(1 for x in r.result.records if x.answer is not None)
-        per = f"{1000 * r.server_cpu_s / answers:.2f} ms/answer" if answers else "-"
-        return f"{r.server_cpu_s / r.result.elapsed:.2f} cores, {per}"
-
-    lines = [
-        "| | " + " | ".join(r.label for r in runs) + " |",
-        "|---|" + "---:|" * len(runs),
-        row(
-            "capacity, closed loop (req/s, p99 ms)",
-            lambda r: f"{r.capacity.rps:,.0f} ({r.capacity.p99_ms:,.0f} ms)",
-        ),
-        row(
-            "server CPU at capacity",
-            lambda r: f"{r.capacity.cpu_ms_per_request or 0:.2f} ms/request",
-        ),
-        row("offered, scheduled (req/s)", lambda r: f"{r.rate:,.0f}"),
-        row(
-            "sent to the server (req/s)",
-            lambda r: r.per_s(r.result.count(lambda x: x.sent is not None)),
-        ),
-        row("**served, 200 (req/s)**", lambda r: f"**{r.per_s(len(r.served))}**"),
-        row("**shed, 503 overloaded (req/s)**", lambda r: f"**{r.per_s(len(r.shed))}**"),
-        row("other HTTP answers (must be 0)", lambda r: f"{len(r.other):,}"),
-        row("connection errors", lambda r: count(r, "connection")),
-        row(
-            f"unsent: no free connection in {max_wait:g} s",
-            lambda r: count(r, "unsent"),
-        ),
-        row("unanswered: sent, no answer in time", lambda r: count(r, "unanswered")),
-        row(
-            "200 latency p50 / p99 (ms)",
-            lambda r: f"{ms(latencies(r.served), 0.5)} / {ms(latencies(r.served), 0.99)}",
-        ),
-        row("200 p99, 1st half / 2nd half (ms)", lambda r: f"{half(r, False)} / {half(r, True)}"),
-        row(
-            "200 p99 from scheduled start (ms)",
-            lambda r: ms([x.from_schedule for x in r.served], 0.99),
-        ),
-        row(
-            "new connections: connect p50 / p99 (ms)",
-            lambda r: f"{ms(connect_times(r), 0.5)} / {ms(connect_times(r), 0.99)}",
-        ),
-        row(
-            "503 latency p50 / p99 (ms)",
-            lambda r: f"{ms(latencies(r.shed), 0.5)} / {ms(latencies(r.shed), 0.99)}",
-        ),
-        row("Retry-After on 503", lambda r: retry_after_text(r.result.records)),
-        row(
-            "GET /health meanwhile, p50 / p99 (ms)",
-            lambda r: f"{ms(r.probe, 0.5)} / {ms(r.probe, 0.99)}",
-        ),
-        row("service's own count (/metrics)", lambda r: statuses_text(r.server_delta)),
-        row("model calls at capacity: rows, ms each", lambda r: calls_text(r.calls_at_capacity)),
-        row("model calls during the run: rows, ms each", lambda r: calls_text(r.calls)),
-        row("server CPU during the run", cpu),
-        row(
-            "server CPU per 503 (estimate)",
-            lambda r: "-" if (c := r.cpu_per_503_ms()) is None else f"{c:.2f} ms",
-        ),
-        row(
-            "client: connections opened, peak busy",
-            lambda r: f"{r.result.connections_opened:,}, {r.result.peak_busy}",
-        ),
-        row(
-            "client CPU",
-            lambda r: f"{r.result.client_cpu_s / r.result.elapsed:.2f} cores",
-        ),
-        row("RSS before / after (MB)", lambda r: f"{r.rss_before_mb:,.0f} / {r.after.rss_mb:,.0f}"),
-        row("afterwards", lambda r: r.after.text()),
-    ]
-    return "\n".join(lines)
+    columns = [forecast_column(r, max_wait) for r in runs]
+    rows = [(name, *(column[name] for column in columns)) for name in columns[0]]
+    return table(("", *(r.label for r in runs)), rows)
 
 
 def stream_table(s: StreamRun) -> str:
@@ -151,23 +122,15 @@ def stream_table(s: StreamRun) -> str:
         ("**shed (503 overloaded)**", f"**{len(shed):,}** ({len(shed) / s.elapsed:,.0f}/s)"),
         ("other HTTP answers (must be 0)", f"{len(other):,}"),
         ("connection errors / timeouts", f"{len(errors):,}"),
-        (
-            "503 latency p50 / p99 (ms)",
-            f"{ms(latencies(shed), 0.5)} / {ms(latencies(shed), 0.99)}",
-        ),
+        ("503 latency p50 / p99 (ms)", p50_p99(latencies(shed))),
         ("Retry-After on 503", retry_after_text(s.records)),
-        ("accepted: first token p50 / p99 (ms)", f"{ms(first, 0.5)} / {ms(first, 0.99)}"),
-        (
-            "accepted: whole stream p50 / p99 (ms)",
-            f"{ms(latencies(accepted), 0.5)} / {ms(latencies(accepted), 0.99)}",
-        ),
+        ("accepted: first token p50 / p99 (ms)", p50_p99(first)),
+        ("accepted: whole stream p50 / p99 (ms)", p50_p99(latencies(accepted))),
         ("characters streamed", f"{chars:,} ({chars / s.elapsed:,.0f}/s)"),
         ("most accepted streams open at once, as clients saw them", str(s.peak_concurrent())),
         ("engine steps over the limit (service's /metrics)", s.steps_over_limit),
-        ("GET /health meanwhile, p50 / p99 (ms)", f"{ms(s.probe, 0.5)} / {ms(s.probe, 0.99)}"),
+        ("GET /health meanwhile, p50 / p99 (ms)", p50_p99(s.probe)),
         ("service's own count (/metrics)", s.server_statuses),
         ("afterwards", s.after.text() if s.after else "-"),
     ]
-    lines = ["| /generate, stream | |", "|---|---:|"]
-    lines += [f"| {name} | {value} |" for name, value in rows]
-    return "\n".join(lines)
+    return table(("/generate, stream", ""), rows)

@@ -2,35 +2,25 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 
 from bench import soak
-from bench.openloop import run
+from bench.client import run
+from bench.markdown import write_report
+from bench.metrics import server_counts
 from bench.options import parse
-from bench.report import cpu_busy
-from bench.service import (
-    INTERRUPTED,
-    check_models,
-    health_check,
-    running_service,
-    server_counts,
-    stop_on_sigterm,
-    write_report,
-)
+from bench.procs import INTERRUPTED
+from bench.service import health_check, prepare, running_service
 from bench.soak.memory import soak as send_traffic
 from bench.soak.options import SoakOptions
-from bench.soak.report import report, write_csv
+from bench.soak.report import report
 from bench.soak.traffic import Traffic
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     o = parse(SoakOptions, argv, "python -m bench.soak", soak.__doc__)
-    check_models(o.models_dir)
-    stop_on_sigterm()
-    busy = cpu_busy()
-    print(f"other work keeps the CPUs {busy:.0%} busy; load average {os.getloadavg()[0]:.2f}")
+    busy = prepare(o.models_dir)
     traffic = Traffic(o.data_dir, o.seed)
     try:
         with running_service(o.models_dir, "soak") as server:
@@ -43,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(INTERRUPTED, file=sys.stderr)
         return 130
     text, ok = report(o, result, memory, after, counts, busy)
-    write_csv(o.csv, memory.samples)
+    memory.write_csv(o.csv)
     write_report(text, o.output)
     print(f"RSS samples written to {o.csv}")
     return 0 if ok else 1

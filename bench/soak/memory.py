@@ -1,13 +1,19 @@
-"""Resident memory while the traffic runs: sampled, and its trend over the second half."""
+"""Resident memory while the traffic runs: sampled, its trend over the second half, its table."""
 
 from __future__ import annotations
 
 import asyncio
+import csv
+import math
+import statistics
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from bench.openloop import OpenLoopResult, Record, open_loop
+from bench.jobs import Record
+from bench.markdown import table
+from bench.openloop import OpenLoopResult, open_loop
 from bench.procs import HOST, Server
 from bench.service import auth_headers
 from bench.soak.options import SoakOptions as Options
@@ -32,14 +38,53 @@ class Memory:
     def slope_mb_per_min(self) -> float:
         """Least-squares slope of RSS over time in the second half of the run."""
         points = self.second_half()
-        if len(points) < 2:
+        try:
+            fit = statistics.linear_regression([p.t for p in points], [p.rss_mb for p in points])
+        except statistics.StatisticsError:  # fewer than two samples, or all at one time
             return float("nan")
-        n = len(points)
-        mean_t = sum(p.t for p in points) / n
-        mean_r = sum(p.rss_mb for p in points) / n
-        var = sum((p.t - mean_t) ** 2 for p in points)
-        cov = sum((p.t - mean_t) * (p.rss_mb - mean_r) for p in points)
-        return 60 * cov / var if var else float("nan")
+        return 60 * fit.slope
+
+    def section(self, tolerance_mb: float, tolerance_fraction: float) -> tuple[bool, str]:
+        """(no growth trend, the report's memory table and verdict): the slope over the second
+        half, projected over the whole run, must stay within the larger tolerance."""
+        samples, second = self.samples, self.second_half()
+        rss = [s.rss_mb for s in samples]
+        slope, minutes = self.slope_mb_per_min(), samples[-1].t / 60
+        projected = slope * minutes
+        reference = statistics.mean(s.rss_mb for s in second)
+        allowed = max(tolerance_mb, tolerance_fraction * reference)
+        flat = not math.isnan(slope) and projected < allowed
+        trend = f"{slope:+.3f} MB/min over the second half, {projected:+.2f} MB projected over"
+        verdict = (
+            f"**no growth trend**: {trend} the whole {minutes:.1f} min, within the {allowed:.1f} "
+            f"MB allowed (max of {tolerance_mb:g} MB and {tolerance_fraction:.0%} of RSS)"
+            if flat
+            else f"**growth**: {trend} {minutes:.1f} min, more than the {allowed:.1f} MB allowed"
+        )
+        if minutes < 3:
+            verdict += " (a run this short is mostly warm-up: use at least a few minutes)"
+        first_minute = [s.rss_mb for s in samples if s.t <= 60]
+        second_rss = [s.rss_mb for s in second]
+        rows = [
+            ("RSS at start (ready, before traffic)", f"{rss[0]:,.1f}"),
+            ("RSS after the first minute (warm-up)", f"{first_minute[-1]:,.1f}"),
+            ("RSS at the end", f"{rss[-1]:,.1f}"),
+            ("min / max", f"{min(rss):,.1f} / {max(rss):,.1f}"),
+            (
+                "second half: mean, min / max",
+                f"{reference:,.1f}, {min(second_rss):,.1f} / {max(second_rss):,.1f}",
+            ),
+            ("least-squares slope, second half", f"{slope:+.3f} MB/min"),
+        ]
+        return flat, f"{table(('memory', 'MB'), rows)}\n\nVerdict: {verdict}."
+
+    def write_csv(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["seconds", "rss_mb", "answered"])
+            for s in self.samples:
+                writer.writerow([f"{s.t:.1f}", f"{s.rss_mb:.2f}", s.answered])
 
 
 async def _sample(server: Server, memory: Memory, every: float, records: list[Record]) -> None:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import csv
-import math
-import os
 from collections import Counter
 from collections.abc import Sequence
-from pathlib import Path
 
-from bench.openloop import OpenLoopResult, Record, percentile
+from bench.jobs import Record
+from bench.load import percentile
+from bench.markdown import table
+from bench.openloop import OpenLoopResult
 from bench.report import machine
-from bench.soak.memory import Memory, Sample
+from bench.service import Health
+from bench.soak.memory import Memory
 from bench.soak.options import SoakOptions as Options
 from bench.soak.traffic import BAD, MIX
 
@@ -26,14 +26,10 @@ def _expected(label: str, status: int) -> bool:
 
 
 def kinds_table(records: Sequence[Record]) -> str:
-    lines = [
-        "| kind | requests | 200 | 4xx | 5xx | connection errors / no answer | unexpected "
-        "| p50 ms | p99 ms |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
     by_kind: dict[str, list[Record]] = {}
     for r in records:
         by_kind.setdefault(_kind(r.label), []).append(r)
+    rows = []
     for kind in [*MIX, "all"]:
         group = list(records) if kind == "all" else by_kind.get(kind, [])
         if not group:
@@ -43,15 +39,22 @@ def kinds_table(records: Sequence[Record]) -> str:
             1 for r in group if r.answer is None or not _expected(r.label, r.answer.status)
         )
         latencies = [r.latency for r in group if r.answer is not None]
-        label = f"**{kind}**" if kind == "all" else kind
-        lines.append(
-            f"| {label} | {len(group):,} | {statuses.count(200):,} "
-            f"| {sum(400 <= s < 500 for s in statuses):,} | {sum(s >= 500 for s in statuses):,} "
-            f"| {sum(r.answer is None for r in group):,} | {unexpected:,} "
-            f"| {percentile(latencies, 0.5) * 1000:,.1f} "
-            f"| {percentile(latencies, 0.99) * 1000:,.1f} |"
+        rows.append(
+            (
+                f"**{kind}**" if kind == "all" else kind,
+                f"{len(group):,}",
+                f"{statuses.count(200):,}",
+                f"{sum(400 <= s < 500 for s in statuses):,}",
+                f"{sum(s >= 500 for s in statuses):,}",
+                f"{sum(r.answer is None for r in group):,}",
+                f"{unexpected:,}",
+                f"{percentile(latencies, 0.5) * 1000:,.1f}",
+                f"{percentile(latencies, 0.99) * 1000:,.1f}",
+            )
         )
-    return "\n".join(lines)
+    header = ("kind", "requests", "200", "4xx", "5xx", "connection errors / no answer",
+              "unexpected", "p50 ms", "p99 ms")  # fmt: skip
+    return table(header, rows)
 
 
 def bad_table(records: Sequence[Record]) -> str:
@@ -62,31 +65,22 @@ def bad_table(records: Sequence[Record]) -> str:
             name = r.label.split(": ", 1)[1]
             answer = f"{r.answer.status} {r.answer.kind}" if r.answer else r.error
             seen[name][answer] += 1
-    lines = ["| bad request | answers |", "|---|---|"]
-    for name, answers in seen.items():
-        shown = ", ".join(f"{answer} x{n}" for answer, n in answers.most_common())
-        lines.append(f"| {name} | {shown or '-'} |")
-    return "\n".join(lines)
+    rows = [
+        (name, ", ".join(f"{answer} x{n}" for answer, n in answers.most_common()) or "-")
+        for name, answers in seen.items()
+    ]
+    return table(("bad request", "answers"), rows, "ll")
 
 
 def report(
     o: Options,
     result: OpenLoopResult,
     memory: Memory,
-    after: tuple[bool, int, int],
+    after: Health,
     server_statuses: dict[tuple[str, str], float],
     busy: float,
 ) -> tuple[str, bool]:
-    samples = memory.samples
-    start, end = samples[0], samples[-1]
-    rss = [s.rss_mb for s in samples]
-    second = memory.second_half()
-    slope = memory.slope_mb_per_min()
-    minutes = end.t / 60
-    projected = slope * minutes
-    reference = sum(s.rss_mb for s in second) / len(second)
-    allowed = max(o.tolerance_mb, o.tolerance_fraction * reference)
-    flat = not math.isnan(slope) and projected < allowed
+    flat, memory_text = memory.section(o.tolerance_mb, o.tolerance_fraction)
     records = result.records
     five = [r for r in records if r.answer is not None and r.answer.status >= 500]
     unexpected = [r for r in records if r.answer is None or not _expected(r.label, r.answer.status)]
@@ -95,48 +89,24 @@ def report(
         r for r in streams if r.answer and r.answer.status == 200 and r.answer.note != "done"
     ]
     left = [r for r in records if r.answer is not None and r.answer.note == "disconnected"]
-    alive, health, ready = after
-    ok = flat and not five and not unexpected and not unfinished and alive and ready == 200
-    verdict = (
-        f"**no growth trend**: {slope:+.3f} MB/min over the second half, {projected:+.2f} MB "
-        f"projected over the whole {minutes:.1f} min, within the {allowed:.1f} MB allowed "
-        f"(max of {o.tolerance_mb:g} MB and {o.tolerance_fraction:.0%} of RSS)"
-        if flat
-        else f"**growth**: {slope:+.3f} MB/min over the second half, {projected:+.2f} MB "
-        f"projected over {minutes:.1f} min, more than the {allowed:.1f} MB allowed"
-    )
+    ok = flat and not five and not unexpected and not unfinished and after.ok
     server = ", ".join(
         f"{endpoint} {status}: {count:,.0f}"
         for (endpoint, status), count in sorted(server_statuses.items())
         if not endpoint.startswith(("/metrics", "/ready", "/health"))
     )
-    first_minute = [s.rss_mb for s in samples if s.t <= 60]
-    settings = {k: v for k, v in os.environ.items() if k.startswith("SEQSERVE_")}
-    settings.pop("SEQSERVE_API_KEY", None)
-    if minutes < 3:
-        verdict += " (a run this short is mostly warm-up: use at least a few minutes)"
     parts = [
         "## Soak",
         f"{o.minutes:g} min of mixed traffic, open loop at {o.rate:g} requests/s "
         f"({len(records):,} requests, seed {o.seed}); RSS (VmRSS of the service process and "
-        f"its children) sampled every {o.sample_every:g} s ({len(samples)} samples, "
+        f"its children) sampled every {o.sample_every:g} s ({len(memory.samples)} samples, "
         f"`{o.csv.name}`). Mix: "
         + ", ".join(f"{k} {v / sum(MIX.values()):.0%}" for k, v in MIX.items())
         + f". Bad requests rotate through {len(BAD)} kinds: "
         + ", ".join(bad.name for bad in BAD)
         + ".",
         "",
-        "| memory | MB |",
-        "|---|---:|",
-        f"| RSS at start (ready, before traffic) | {start.rss_mb:,.1f} |",
-        f"| RSS after the first minute (warm-up) | {first_minute[-1]:,.1f} |",
-        f"| RSS at the end | {end.rss_mb:,.1f} |",
-        f"| min / max | {min(rss):,.1f} / {max(rss):,.1f} |",
-        f"| second half: mean, min / max | {reference:,.1f}, "
-        f"{min(s.rss_mb for s in second):,.1f} / {max(s.rss_mb for s in second):,.1f} |",
-        f"| least-squares slope, second half | {slope:+.3f} MB/min |",
-        "",
-        f"Verdict: {verdict}.",
+        memory_text,
         "",
         kinds_table(records),
         "",
@@ -147,21 +117,11 @@ def report(
         f"- streams: {len(streams):,} read to the end, {len(unfinished)} without `done`; "
         f"{len(left):,} clients left mid-stream on purpose",
         f"- the service's own count (/metrics): {server}",
-        f"- afterwards: process {'alive' if alive else '**dead**'}, /health {health}, "
-        f"/ready {ready}",
+        f"- afterwards: {after.text()}",
         f"- client: {result.connections_opened:,} connections opened, at most "
         f"{result.peak_busy} busy at once",
         "",
         "### Machine",
-        machine("python (bench/openloop.py)", busy, settings),
+        machine("python (bench/openloop.py)", busy),
     ]
     return "\n".join(parts) + "\n", ok
-
-
-def write_csv(path: Path, samples: Sequence[Sample]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["seconds", "rss_mb", "answered"])
-        for s in samples:
-            writer.writerow([f"{s.t:.1f}", f"{s.rss_mb:.2f}", s.answered])

@@ -8,7 +8,7 @@ import random
 from pathlib import Path
 
 from bench import payloads
-from bench.openloop import Job, post, stream
+from bench.jobs import Job, post, stream
 from tests.bad_inputs import CATALOGUE
 
 # The catalogue's refusals (its few bodies that look bad and are fine are left out).
