@@ -62,8 +62,8 @@ test-fast:
 container-test:
 	scripts/container-test.sh
 
-# Serving benchmark (bench/): the service against a hello-world ceiling and a Keras
-# model.predict baseline, ~2 minutes; needs trained models (`make train`). Writes
+# Serving benchmark (bench/): the service against a hello-world ceiling and a plain FastAPI +
+# ONNX Runtime handler, ~2 minutes; needs trained models (`make train`). Writes
 # bench/results/latest.md. Options: make bench BENCH_ARGS="--quick --models-dir DIR"
 .PHONY: bench
 bench: install

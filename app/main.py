@@ -107,11 +107,8 @@ def create_app(
     app.state.metrics = Metrics(registry, settings.multiprocess_dir)
     registry.batch_observer = app.state.metrics
     install_error_handlers(app)
-    for router in (health.router, models.router, metrics.router, v2.router):
-        app.include_router(router)
-    mount_docs(app)
-    if settings.api_key is not None:  # administration exists only behind a key
-        app.include_router(admin.router)
+    # The model routes first: FastAPI tries the included routers in order, and trying the others
+    # first cost 10% of a /forecast request's CPU (profiled). No two routes share a path.
     task_paths: dict[str, Task] = {}
     for task in settings.tasks:  # a disabled task has no routes at all: 404, not 503
         declaration = DECLARATIONS[task]
@@ -121,6 +118,11 @@ def create_app(
         task_paths |= {route.path: task for route in router.routes}  # type: ignore[attr-defined]
         for extra in declaration.extra_routers:
             app.include_router(_router(extra))
+    for router in (health.router, models.router, metrics.router, v2.router):
+        app.include_router(router)
+    mount_docs(app)
+    if settings.api_key is not None:  # administration exists only behind a key
+        app.include_router(admin.router)
     # Derived from the routers: every model route needs the key and takes an admission slot.
     model_routes = ModelRoutes(task_paths, settings.default_model)
 

@@ -1,9 +1,9 @@
 """`python -m bench`: start the servers, load them, and print and save one report.
 
-Order: the hello-world ceiling and the real service, up together, their load tests alternating
-(ceiling, then service, at 32 connections and at 1); the service's generation benchmark, then
-its memory; last the Keras `model.predict` baseline, alone (TensorFlow is heavy). Servers are
-loaded one at a time, and every process started is stopped on the way out, also on Ctrl-C or
+Order: the hello-world ceiling, the plain FastAPI + ONNX Runtime baseline and the real service,
+up together, their load tests alternating (ceiling, service, baseline, at 32 connections and at
+1); the service's /sentiment, its generation benchmark, then its memory. Servers are loaded one
+at a time, and every process started is stopped on the way out, also on Ctrl-C or
 SIGTERM or an error.
 """
 
@@ -28,7 +28,7 @@ class BenchOptions(WithLoad, WithData):
     warmup: float = option(2.0, "seconds of load before each")
     quick: bool = option(False, "3 s per scenario, 1 s warm-up")
     connections: int = option(32, "for the concurrent runs")
-    no_baseline: bool = option(False, "skip the Keras model.predict baseline")
+    no_baseline: bool = option(False, "skip the FastAPI + ONNX Runtime baseline")
     streams: int = option(8, "concurrent generation streams")
     max_tokens: int = option(500, "characters per stream")
 
@@ -41,8 +41,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     bench = Bench(options)
     try:
         bench.run_ceiling_and_service()
-        if not options.no_baseline:
-            bench.run_baseline()
     except KeyboardInterrupt:
         print(INTERRUPTED, file=sys.stderr)
         return 130

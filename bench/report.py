@@ -155,6 +155,36 @@ def targets(
     return out
 
 
+def speed_targets(
+    forecast32: Row | None, forecast1: Row | None, baseline1: Row | None, sentiment32: Row | None
+) -> list[Target]:
+    """Issue 15's targets: near the ceiling at 32 connections, and at 1 connection no slower
+    than the plain FastAPI + ONNX Runtime handler (bench/servers/baseline.py)."""
+    out: list[Target] = []
+    for row, minimum, name in (
+        (forecast32, 0.85, "/forecast, 32 conns: >= 0.85x ceiling"),
+        (sentiment32, 0.5, "/sentiment, 32 conns: >= 0.5x ceiling"),
+    ):
+        if row is None or row.ceiling is None or not row.ceiling.rps:
+            out.append(Target(name, "not measured", None))
+        else:
+            value = row.result.rps / row.ceiling.rps
+            out.append(Target(name, f"{value:.2f}x", value >= minimum))
+    name = "/forecast, 32 conns: p99 <= 1.3x ceiling's p99"
+    if forecast32 is None or forecast32.ceiling is None or not forecast32.ceiling.p99_ms:
+        out.append(Target(name, "not measured", None))
+    else:
+        value = forecast32.result.p99_ms / forecast32.ceiling.p99_ms
+        out.append(Target(name, f"{value:.2f}x", value <= 1.3))
+    name = "/forecast, 1 conn: p50 <= baseline's p50"
+    if forecast1 is None or baseline1 is None or not baseline1.result.p50_ms:
+        out.append(Target(name, "not measured", None))
+    else:
+        value = forecast1.result.p50_ms / baseline1.result.p50_ms
+        out.append(Target(name, f"{value:.2f}x", value <= 1))
+    return out
+
+
 def target_lines(results: Sequence[Target]) -> str:
     lines = ["| target | measured | |", "|---|---:|---|"]
     verdicts = {True: "pass", False: "**FAIL**", None: "-"}

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.artifacts import KERAS_FILE, resolve_version
+from app.artifacts import ONNX_FILE, resolve_version
 from bench import payloads
 from bench.client import Connection
 from bench.load import LoadResult, measure
@@ -24,6 +23,7 @@ from bench.report import (
     StartUp,
     generation_lines,
     machine,
+    speed_targets,
     startup_lines,
     table,
     target_lines,
@@ -37,10 +37,8 @@ if TYPE_CHECKING:
 
 
 def _baseline_skip_reason(forecast_dir: Path) -> str | None:
-    if importlib.util.find_spec("keras") is None:
-        return "Keras is not installed (pip install -e '.[train]')"
-    if not (forecast_dir / KERAS_FILE).is_file():
-        return f"{forecast_dir.name}/{KERAS_FILE} is missing"
+    if not (forecast_dir / ONNX_FILE).is_file():
+        return f"{forecast_dir.name}/{ONNX_FILE} is missing"
     return None
 
 
@@ -104,8 +102,8 @@ class Bench:
         )
 
     def run_ceiling_and_service(self) -> None:
-        """Both servers up at once (an idle server costs nothing) and their scenarios alternate,
-        so each service number is measured right after the ceiling number it is divided by."""
+        """The servers up at once (an idle server costs nothing) and their scenarios alternate,
+        so each service number is measured right after the numbers it is divided by."""
         with contextlib.ExitStack() as stack:
             port = free_port()
             command = _uvicorn("bench.servers.ceiling", port)
@@ -114,6 +112,7 @@ class Bench:
             )
             ceiling_ready = ceiling.wait_ready("/ready", timeout=60)
             print(f"ceiling ready in {ceiling_ready:.2f} s", flush=True)
+            baseline = None if self.o.no_baseline else stack.enter_context(self._baseline())
             service = stack.enter_context(running_service(self.o.models_dir))
             port = service.port
             ready = service.ready_seconds or 0.0
@@ -122,9 +121,12 @@ class Bench:
             _smoke(ceiling, "/forecast", self.forecast, self.headers, "status")
             _smoke(service, "/forecast", self.forecast, self.headers, "forecast")
             _smoke(service, "/sentiment", self.sentiment, self.headers, "predictions")
+            others = [baseline] if baseline is not None else []
+            for server in others:
+                _smoke(server, "/forecast", self.forecast, self.headers, "forecast")
             for connections in (self.o.connections, 1):
-                self.load(ceiling, "/forecast", self.forecast, connections)
-                self.load(service, "/forecast", self.forecast, connections)
+                for server in (ceiling, service, *others):
+                    self.load(server, "/forecast", self.forecast, connections)
             self.load(service, "/sentiment", self.sentiment, self.o.connections)
 
             print(f"  service /generate: 1 stream x 3, then {self.o.streams} at once", flush=True)
@@ -134,20 +136,20 @@ class Bench:
             )
             self.startup = StartUp(ready, ceiling_ready, service.rss_bytes())
 
-    def run_baseline(self) -> None:
+    @contextlib.contextmanager
+    def _baseline(self) -> Iterator[Server | None]:
+        """The plain FastAPI + ONNX Runtime server on the service's forecast model, or None."""
         forecast_dir = resolve_version(self.o.models_dir / "forecast")
         if reason := _baseline_skip_reason(forecast_dir):
-            self.notes.append(f"model.predict baseline skipped: {reason}")
+            self.notes.append(f"FastAPI + ONNX Runtime baseline skipped: {reason}")
+            yield None
             return
         port = free_port()
         env = dict(os.environ, BENCH_FORECAST_DIR=str(forecast_dir))
-        with serve(
-            "baseline", _uvicorn("bench.servers.baseline", port), port, env, RESULTS, PROJECT_ROOT
-        ) as s:
-            print(f"baseline ready in {s.wait_ready('/ready', timeout=180):.2f} s", flush=True)
-            _smoke(s, "/forecast", self.forecast, self.headers, "forecast")
-            self.load(s, "/forecast", self.forecast, self.o.connections)
-            self.load(s, "/forecast", self.forecast, 1)
+        command = _uvicorn("bench.servers.baseline", port)
+        with serve("baseline", command, port, env, RESULTS, PROJECT_ROOT) as server:
+            print(f"baseline ready in {server.wait_ready('/ready', timeout=180):.2f} s", flush=True)
+            yield server
 
     def rows(self) -> dict[str, Row]:
         n = self.o.connections
@@ -155,10 +157,20 @@ class Bench:
         specs = {
             "ceiling32": (f"hello-world ceiling /forecast, {many}", "ceiling", "/forecast", n),
             "forecast32": (f"**seqserve /forecast, {many}**", "service", "/forecast", n),
-            "baseline32": (f"model.predict baseline /forecast, {many}", "baseline", "/forecast", n),
+            "baseline32": (
+                f"FastAPI + ONNX Runtime baseline /forecast, {many}",
+                "baseline",
+                "/forecast",
+                n,
+            ),
             "ceiling1": ("hello-world ceiling /forecast, 1 conn", "ceiling", "/forecast", 1),
             "forecast1": ("**seqserve /forecast, 1 conn**", "service", "/forecast", 1),
-            "baseline1": ("model.predict baseline /forecast, 1 conn", "baseline", "/forecast", 1),
+            "baseline1": (
+                "FastAPI + ONNX Runtime baseline /forecast, 1 conn",
+                "baseline",
+                "/forecast",
+                1,
+            ),
             "sentiment32": (f"**seqserve /sentiment, {many}**", "service", "/sentiment", n),
         }
         rows = {}
@@ -195,6 +207,16 @@ class Bench:
             "",
             "### Targets (issue 4)",
             target_lines(checked),
+            "",
+            "### Targets (issue 15)",
+            target_lines(
+                speed_targets(
+                    rows.get("forecast32"),
+                    rows.get("forecast1"),
+                    rows.get("baseline1"),
+                    rows.get("sentiment32"),
+                )
+            ),
             "",
             "### Machine",
             machine(o.generator, busy_before),

@@ -8,6 +8,7 @@ from app.deps import SettingsDep, model_dependency
 from app.errors import ERROR_RESPONSES
 from app.forecast_answers import answers, check_ids, check_intervals, prepare
 from app.routes import json_response
+from app.routes.json_body import JsonBodyRoute
 from app.schemas.forecast import (
     BatchForecastRequest,
     BatchForecastResponse,
@@ -17,7 +18,7 @@ from app.schemas.forecast import (
 )
 from app.tasks.forecast import Forecaster, check_limits
 
-router = APIRouter(tags=["forecast"], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["forecast"], responses=ERROR_RESPONSES, route_class=JsonBodyRoute)
 ForecasterDep = Annotated[Forecaster, Depends(model_dependency("forecast"))]
 
 

@@ -11,11 +11,12 @@ from app.deps import SettingsDep, model_dependency
 from app.errors import ERROR_RESPONSES
 from app.generation import Stream, pieces
 from app.routes import json_response
+from app.routes.json_body import JsonBodyRoute
 from app.schemas.generate import GenerateRequest, GenerateResponse, char_logprobs
 from app.tasks.base import ModelRef
 from app.tasks.generate import Generator, check_limits
 
-router = APIRouter(tags=["generate"], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["generate"], responses=ERROR_RESPONSES, route_class=JsonBodyRoute)
 GeneratorDep = Annotated[Generator, Depends(model_dependency("generate"))]
 
 _SSE_DOC = {

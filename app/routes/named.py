@@ -14,6 +14,7 @@ from fastapi.params import Depends as DependsParam
 from fastapi.routing import APIRoute
 
 from app.repository import MODEL_NAME
+from app.routes.json_body import JsonBodyRoute
 
 
 async def _name(
@@ -34,7 +35,7 @@ PREFIXES: tuple[tuple[str, list[DependsParam]], ...] = (
 
 def named_routes(router: APIRouter) -> APIRouter:
     """The routes of a task router again, under each prefix above (same handlers, schemas)."""
-    named = APIRouter()
+    named = APIRouter(route_class=JsonBodyRoute)
     for route in router.routes:
         assert isinstance(route, APIRoute)
         for prefix, dependencies in PREFIXES:

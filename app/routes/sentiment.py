@@ -7,10 +7,11 @@ from fastapi import APIRouter, Depends, Response
 from app.deps import SettingsDep, model_dependency
 from app.errors import ERROR_RESPONSES
 from app.routes import json_response
+from app.routes.json_body import JsonBodyRoute
 from app.schemas.sentiment import SentimentRequest, SentimentResponse
 from app.tasks.sentiment import Classifier, check_limits
 
-router = APIRouter(tags=["sentiment"], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["sentiment"], responses=ERROR_RESPONSES, route_class=JsonBodyRoute)
 ClassifierDep = Annotated[Classifier, Depends(model_dependency("sentiment"))]
 
 

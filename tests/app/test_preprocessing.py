@@ -11,6 +11,8 @@ from hypothesis.extra.numpy import arrays
 from app.artifacts import ForecastPreprocessing, GeneratePreprocessing, SentimentPreprocessing
 from app.forecast_base import pad_left
 from app.preprocessing import (
+    ForecastInputs,
+    apply_correction,
     char_index,
     decode_ids,
     encode_chars,
@@ -55,6 +57,26 @@ def test_forecast_inputs_are_finite_float32_and_the_base_is_finite(
         assert np.isfinite(array).all()
     assert np.isfinite(inputs.base).all() and (inputs.scale > 0).all()
     assert set(inputs.seasons) <= {1, season} if season else (inputs.seasons >= 1).all()
+
+
+@pytest.mark.parametrize(
+    ("corrected", "kept"),
+    [
+        (None, [True, True, True]),
+        ((), [False, False, False]),
+        ((24,), [False, False, True]),
+        ((1, 24), [True, False, True]),
+    ],
+)
+def test_the_correction_applies_only_to_the_corrected_seasons(
+    corrected: tuple[int, ...] | None, kept: list[bool]
+) -> None:
+    spec = FORECAST.model_copy(update={"corrected_seasons": corrected})
+    base, scale = np.zeros((3, 2)), np.array([[1.0], [2.0], [3.0]])
+    inputs = ForecastInputs({}, base, scale, seasons=np.array([1, 12, 24]))
+    values = apply_correction(inputs, np.ones((3, 2), dtype=np.float32), spec)
+    expected = np.where(np.array(kept)[:, None], scale * np.ones((3, 2)), 0.0)
+    np.testing.assert_array_equal(values, expected)
 
 
 @given(any_series)
