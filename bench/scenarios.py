@@ -18,19 +18,10 @@ from bench.client import Connection
 from bench.load import LoadResult, measure
 from bench.options import PROJECT_ROOT, RESULTS
 from bench.procs import HOST, Server, ServerFailed, free_port, serve
-from bench.report import (
-    Row,
-    StartUp,
-    generation_lines,
-    machine,
-    speed_targets,
-    startup_lines,
-    table,
-    target_lines,
-    targets,
-)
+from bench.report import Row, StartUp, generation_lines, machine, startup_lines, table
 from bench.service import auth_headers, running_service
 from bench.streams import GenerationResult, run_generation
+from bench.targets import speed_targets, target_lines, targets
 
 if TYPE_CHECKING:
     from bench.cli import BenchOptions
