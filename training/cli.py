@@ -65,7 +65,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--jobs",
         type=int,
-        help="all: tasks trained at once, one process each (default: one per CPU, at most 3)",
+        help="all: tasks trained at once, one process each (default: one per usable CPU)",
     )
     # A task started by `all --jobs N` (training/parallel.py): options of other tasks are fine.
     p.add_argument("--part-of-all", action="store_true", help=argparse.SUPPRESS)

@@ -130,7 +130,8 @@ def corrected_seasons(
     dataset at another's cost (what a user's data would be is unknown). The margin is what a
     correction must win to be worth its risk on data of another source: a 2% gain on M1 and
     M3 quarterly (a 1% margin kept it) turned into a 13% loss on held-out Tourism quarterly,
-    while the hourly correction wins about 30%."""
+    while the hourly correction wins about 30%. (That Tourism result was seen before the margin
+    was set: for this one decision Tourism is not a clean hold-out; the rule reads validation.)"""
     inputs = encode(validation, spec)
     correction = model.predict(inputs.arrays, batch_size=2048, verbose=0)
     ungated = spec.model_copy(update={"corrected_seasons": None})

@@ -1,8 +1,9 @@
 """statsforecast's Theta, the independent statistical baseline of the forecast report, run in
 parallel processes: it fits one series at a time in Python, and a report has thousands.
 
-This module imports only numpy and statsforecast, so the spawned processes start in a second
-or two (they do not load TensorFlow, as importing the training modules would).
+This module imports only numpy and statsforecast, so the spawned processes start in the few
+seconds statsforecast takes to import (they do not load TensorFlow, as the training modules
+would).
 """
 
 from __future__ import annotations

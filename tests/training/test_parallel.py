@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -49,3 +54,40 @@ def test_a_task_of_all_trains_in_its_own_process_and_tolerates_other_tasks_optio
     lines = capfd.readouterr().out.splitlines()
     assert any(line.startswith("[generate] generate: ") for line in lines), lines[-5:]
     assert not any("held-out metrics" in line for line in lines)  # one summary, by `all`
+
+
+def _fake_tasks(monkeypatch: pytest.MonkeyPatch, code: str) -> None:
+    """Each task's process runs `code` instead of training."""
+    monkeypatch.setattr(
+        "training.parallel.training_command", lambda argv: [sys.executable, "-c", code]
+    )
+
+
+def test_a_task_killed_by_a_signal_reports_the_shell_exit_code(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _fake_tasks(monkeypatch, "import os, signal; os.kill(os.getpid(), signal.SIGKILL)")
+    [(_, code, _)] = train_in_parallel(["generate"], parser().parse_args(["all"]), jobs=1)
+    assert code == 128 + signal.SIGKILL
+
+
+@pytest.mark.slow  # waits a second for the tasks to start
+def test_sigterm_stops_the_tasks_still_training(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    pids = tmp_path / "pids"
+    _fake_tasks(
+        monkeypatch,
+        f"import os, time; open({str(pids)!r}, 'a').write(f'{{os.getpid()}}\\n'); time.sleep(60)",
+    )
+    before = signal.getsignal(signal.SIGTERM)
+    threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGTERM)).start()
+    started = time.monotonic()
+    with pytest.raises(SystemExit) as stopped:
+        train_in_parallel(["generate", "forecast"], parser().parse_args(["all"]), jobs=2)
+    assert stopped.value.code == 128 + signal.SIGTERM
+    assert time.monotonic() - started < 30  # not the tasks' 60 s
+    for pid in map(int, pids.read_text().split()):
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)  # gone (and reaped: Popen waited for it)
+    assert signal.getsignal(signal.SIGTERM) == before  # the caller's handler is back
