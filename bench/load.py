@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import shutil
 import subprocess
 import tempfile
@@ -159,5 +160,5 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     """Nearest-rank percentile of unsorted `values`; NaN when there are none."""
     if not values:
         return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+    ordered = sorted(values)  # the smallest value with at least `fraction` of them at or below
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(fraction * len(ordered)) - 1))]

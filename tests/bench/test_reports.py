@@ -17,7 +17,13 @@ from bench.soak.memory import Memory, Sample
 
 @pytest.mark.parametrize(
     ("values", "fraction", "expected"),
-    [([3.0, 1.0, 2.0, 4.0], 0.5, 3.0), ([5.0], 0.99, 5.0), (list(range(100)), 0.99, 99)],
+    [
+        ([3.0, 1.0, 2.0, 4.0], 0.5, 2.0),  # 2 of 4 at or below 2
+        ([5.0], 0.99, 5.0),
+        (list(range(100)), 0.99, 98),  # 99 of 100 at or below 98
+        (list(range(100)), 0.995, 99),
+        ([7.0, 9.0], 0.0, 7.0),
+    ],
 )
 def test_percentile_is_nearest_rank(values: list[float], fraction: float, expected: float) -> None:
     assert percentile(values, fraction) == expected
