@@ -8,7 +8,10 @@ from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from app.routes.json_body import parse_json
 from tests.helpers import assert_error
 
 HEADERS = {"Content-Type": "application/json"}
@@ -47,3 +50,24 @@ def test_invalid_json_gets_the_standard_librarys_message_as_before(client: TestC
     response = client.post("/forecast", content=b'{"series": [1, 2,', headers=HEADERS)
     body = assert_error(response, 400, "invalid_json", "body")
     assert body["details"][0]["message"] == "Expecting value at character 17"
+
+
+_JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats(allow_nan=False)  # NaN != NaN; infinities as json.dumps writes them
+    | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner, max_size=5)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSON_VALUES)
+def test_pydantic_core_reads_every_body_as_the_standard_library_does(value: object) -> None:
+    """The parsed values the schema then validates are the same, so the answers are too."""
+    body = json.dumps(value).encode()
+    assert parse_json(body) == json.loads(body)
