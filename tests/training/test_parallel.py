@@ -81,10 +81,14 @@ def test_sigterm_stops_the_tasks_still_training(
         f"import os, time; open({str(pids)!r}, 'a').write(f'{{os.getpid()}}\\n'); time.sleep(60)",
     )
     before = signal.getsignal(signal.SIGTERM)
-    threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGTERM)).start()
+    sigterm = threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGTERM))
+    sigterm.start()
     started = time.monotonic()
-    with pytest.raises(SystemExit) as stopped:
-        train_in_parallel(["generate", "forecast"], parser().parse_args(["all"]), jobs=2)
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            train_in_parallel(["generate", "forecast"], parser().parse_args(["all"]), jobs=2)
+    finally:
+        sigterm.cancel()  # had the tasks ended first, a late SIGTERM would end pytest itself
     assert stopped.value.code == 128 + signal.SIGTERM
     assert time.monotonic() - started < 30  # not the tasks' 60 s
     for pid in map(int, pids.read_text().split()):
