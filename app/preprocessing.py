@@ -94,12 +94,18 @@ def apply_correction(
     the base alone for series whose season is not among `corrected_seasons`."""
     step = np.asarray(correction, dtype=np.float64) * inputs.scale
     if spec.corrected_seasons is not None:
-        # A broadcast comparison, not np.isin: the same mask, without np.isin's sorting set-up
-        # (66 us against 5 us for one series, measured: it was 4% of a request's CPU).
-        wanted = np.asarray(spec.corrected_seasons, dtype=np.int64)
-        corrected = (inputs.seasons[:, None] == wanted[None, :]).any(axis=1)
-        step = np.where(corrected[:, None], step, 0.0)
+        step = np.where(corrected_rows(inputs.seasons, spec)[:, None], step, 0.0)
     return inputs.base + step
+
+
+def corrected_rows(seasons: np.ndarray, spec: ForecastPreprocessing) -> np.ndarray:
+    """[n] bool: which series get the network's correction (all when no gate is set)."""
+    if spec.corrected_seasons is None:
+        return np.ones(len(seasons), dtype=bool)
+    # A broadcast comparison, not np.isin: the same mask, without np.isin's sorting set-up
+    # (66 us against 5 us for one series, measured: it was 4% of a request's CPU).
+    wanted = np.asarray(spec.corrected_seasons, dtype=np.int64)
+    return (seasons[:, None] == wanted[None, :]).any(axis=1)
 
 
 # --- sentiment ------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from app.artifacts import ForecastPreprocessing
 from app.drift import forecast_statistics, reference_profile
 from app.forecast_base import SeriesList
 from app.forecast_intervals import Forecaster
-from app.preprocessing import apply_correction, forecast_inputs
+from app.preprocessing import apply_correction, corrected_rows, forecast_inputs
 from training.data.competitions import Problem
 from training.data.windows import CHUNK, Samples, encode, test_samples
 from training.forecast_eval import BASELINES, scores
@@ -39,11 +39,7 @@ def model_forecaster(model: keras.Model, spec: ForecastPreprocessing) -> Forecas
                 series[start : start + CHUNK], seasons[start : start + CHUNK], spec
             )
             correction = np.zeros(inputs.base.shape, dtype=np.float32)
-            everyone = np.ones(len(inputs.seasons), dtype=bool)
-            corrected = spec.corrected_seasons
-            rows = np.flatnonzero(
-                everyone if corrected is None else np.isin(inputs.seasons, corrected)
-            )
+            rows = np.flatnonzero(corrected_rows(inputs.seasons, spec))
             if len(rows):
                 arrays = {name: values[rows] for name, values in inputs.arrays.items()}
                 correction[rows] = model.predict(arrays, batch_size=2048, verbose=0)
